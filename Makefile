@@ -1,0 +1,55 @@
+# Sentinel TVM: the two front-door commands are `make run` and `make test`.
+#
+# Tools the tests need are installed on demand into a cache outside the clone,
+# keyed by version, so a fresh machine installs from scratch and later runs
+# reuse what is there. Override the location with CACHE=...
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE   ?= $(HOME)/.cache/sentinel-tvm
+GO      ?= go
+BIN     := $(CURDIR)/bin
+CLI     := $(BIN)/sentinel-tvm
+GOFLAGS_BUILD := -trimpath -buildvcs=false
+
+export GOFLAGS := -buildvcs=false
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: $(CLI) ## build the sentinel-tvm CLI into bin/
+
+$(CLI): go.mod go.sum $(shell find lambda -name '*.go' -not -name '*_test.go')
+	$(GO) build $(GOFLAGS_BUILD) -o $@ ./lambda/cmd/sentinel-tvm
+
+.PHONY: test
+test: vet go-test policy-test ## run every test CI runs
+
+.PHONY: vet
+vet: ## go vet and gofmt check
+	@out=$$(gofmt -l lambda test 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: go-test
+go-test: ## Go unit and integration tests (fuzz seed corpora included)
+	$(GO) test -count=1 ./...
+
+.PHONY: policy-test
+policy-test: $(CLI) ## compile the example policies and run their test cases
+	$(CLI) policy fmt --check policies
+	$(CLI) policy test policies
+
+.PHONY: bench
+bench: ## run the benchmarks recorded in docs/benchmarks.md
+	$(GO) test -run '^$$' -bench . -benchmem ./lambda/...
+
+.PHONY: run
+run: ## run the service locally on the AWS emulator (arrives with the vending service)
+	@echo "make run arrives with the vending service (issue #3); today: make build && bin/sentinel-tvm policy --help"; exit 2
+
+.PHONY: clean
+clean: ## remove build outputs (the tool cache in $(CACHE) stays)
+	rm -rf $(BIN)

@@ -13,6 +13,12 @@ BIN     := $(CURDIR)/bin
 CLI     := $(BIN)/sentinel-tvm
 GOFLAGS_BUILD := -trimpath -buildvcs=false
 
+# moto, the AWS emulator the integration tests and `make run` use, lives in a
+# virtualenv keyed by its version: installed once, reused by later runs.
+MOTO_VERSION := 5.2.5
+MOTO_VENV    := $(CACHE)/moto-$(MOTO_VERSION)
+MOTO_SERVER  := $(MOTO_VENV)/bin/moto_server
+
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help
@@ -34,8 +40,18 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 
 .PHONY: go-test
-go-test: ## Go unit and integration tests (fuzz seed corpora included)
-	$(GO) test -count=1 ./...
+go-test: $(MOTO_SERVER) ## Go unit and integration tests (fuzz seed corpora included)
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) $(GO) test -count=1 ./...
+
+.PHONY: moto
+moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)
+
+# --clear starts over from a venv an interrupted run left behind; a failed
+# install removes moto_server so the next run tries again instead of trusting it.
+$(MOTO_SERVER):
+	python3 -m venv --clear $(MOTO_VENV)
+	$(MOTO_VENV)/bin/pip install --quiet --disable-pip-version-check "moto[server]==$(MOTO_VERSION)" || { rm -f $@; exit 1; }
+	test -x $@ && touch $@
 
 .PHONY: policy-test
 policy-test: $(CLI) ## compile the example policies and run their test cases

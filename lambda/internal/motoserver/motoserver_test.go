@@ -1,0 +1,67 @@
+package motoserver
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+func TestStartAnswersSDKCalls(t *testing.T) {
+	srv := Start(t)
+	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
+		t.Fatalf("URL = %q, want http://127.0.0.1:<port>", srv.URL)
+	}
+	client := dynamodb.NewFromConfig(srv.Config)
+	out, err := client.ListTables(context.Background(), &dynamodb.ListTablesInput{})
+	if err != nil {
+		t.Fatalf("ListTables: %v", err)
+	}
+	if len(out.TableNames) != 0 {
+		t.Fatalf("a fresh moto has tables: %v", out.TableNames)
+	}
+}
+
+func TestStopEndsTheProcess(t *testing.T) {
+	path := serverPath(t)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	p, err := StartProcess(ctx, path, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(time.Second):
+		t.Fatal("process still running after Stop")
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+func TestStartProcessReportsAMissingBinary(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := StartProcess(ctx, "/nonexistent/moto_server", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "start moto") {
+		t.Fatalf("err = %v, want a start error", err)
+	}
+}
+
+func TestStartProcessReportsEarlyExit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := StartProcess(ctx, "/bin/false", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "moto exited during start-up") {
+		t.Fatalf("err = %v, want an early-exit error", err)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }

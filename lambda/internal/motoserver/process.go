@@ -1,0 +1,167 @@
+// Package motoserver runs moto, the AWS emulator, as a child process: for
+// integration tests (Start, Shared) and for `sentinel-tvm dev` (StartProcess).
+//
+// The moto_server binary comes from the virtualenv that `make moto` creates;
+// `make test` passes its path in SENTINEL_TVM_MOTO_SERVER.
+package motoserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Region is the region Config points the SDK at. moto accepts any region;
+// one fixed value keeps resources where later calls look for them.
+const Region = "us-east-1"
+
+// Process is a running moto_server.
+type Process struct {
+	// URL is the endpoint, e.g. http://127.0.0.1:40123.
+	URL string
+
+	cmd    *exec.Cmd
+	output *tailBuffer
+	exited chan struct{} // closed when the process has exited
+	err    error         // Wait's result, set before exited is closed
+
+	stopOnce sync.Once
+}
+
+// StartProcess starts moto_server at path, listening on addr (host:port; port
+// 0 picks a free one), and returns once it answers HTTP. ctx bounds only the
+// wait for start-up; the process runs until Stop.
+func StartProcess(ctx context.Context, path, addr string) (*Process, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("moto address %q: %w", addr, err)
+	}
+	if port == "0" || port == "" {
+		if port, err = freePort(host); err != nil {
+			return nil, err
+		}
+	}
+	p := &Process{
+		URL:    "http://" + net.JoinHostPort(host, port),
+		output: &tailBuffer{max: 16 << 10},
+		exited: make(chan struct{}),
+	}
+	p.cmd = exec.Command(path, "-H", host, "-p", port)
+	p.cmd.Stdout = p.output
+	p.cmd.Stderr = p.output
+	setProcessGroup(p.cmd)
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start moto: %w", err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	if err := p.waitReady(ctx); err != nil {
+		_ = p.Stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+// waitReady polls until moto answers any HTTP request.
+func (p *Process) waitReady(ctx context.Context) error {
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/moto-api/", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-p.exited:
+			return fmt.Errorf("moto exited during start-up (%v): %s", p.err, p.output.String())
+		case <-ctx.Done():
+			return fmt.Errorf("moto did not answer at %s: %w; output: %s", p.URL, ctx.Err(), p.output.String())
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop ends moto and every process it started, and waits for it to exit.
+// It is safe to call more than once.
+func (p *Process) Stop() error {
+	var err error
+	p.stopOnce.Do(func() {
+		signalGroup(p.cmd, false)
+		select {
+		case <-p.exited:
+		case <-time.After(5 * time.Second):
+			signalGroup(p.cmd, true)
+			<-p.exited
+		}
+		// moto exits 0 on SIGTERM; being killed is the expected end too.
+		var exit *exec.ExitError
+		if p.err != nil && !errors.As(p.err, &exit) {
+			err = p.err
+		}
+	})
+	return err
+}
+
+// Output returns the last part of what moto printed, for diagnostics.
+func (p *Process) Output() string { return p.output.String() }
+
+// Config returns an SDK configuration for moto at endpoint: static dummy
+// credentials, region Region, and every service's BaseEndpoint set to it.
+func Config(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
+// freePort asks the kernel for a free TCP port on host. Another process may
+// take it before moto binds it; that shows as moto failing to start.
+func freePort(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf bytes.Buffer
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if over := b.buf.Len() - b.max; over > 0 {
+		b.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

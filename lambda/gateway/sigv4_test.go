@@ -18,9 +18,9 @@ import (
 
 const (
 	testRegion = "us-east-1"
-	longKey    = "AKIAEXAMPLELONG"
+	longKey    = "AKIAEXAMPLE"
 	longSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	tempKey    = "ASIAEXAMPLETEMP"
+	tempKey    = "ASIAEXAMPLE"
 	tempSecret = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
 	tempToken  = "FwoGZXIvYXdzEXAMPLETOKEN//////////wEaDExampleToken"
 )

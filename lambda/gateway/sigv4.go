@@ -122,7 +122,12 @@ const (
 
 // Verifier checks SigV4 Authorization headers as API Gateway AWS_IAM
 // authorization does, for the service execute-api in one region.
-// Query-string (presigned) signatures are not supported.
+//
+// Limits, all failing closed: query-string (presigned) signatures and the
+// Date header in place of X-Amz-Date are not supported, and a request whose
+// signed headers include one the SDK never signs (user-agent, expect,
+// x-amzn-trace-id, transfer-encoding, or content-length "0") is rejected as
+// a signature mismatch. Requests signed by the AWS SDKs and CLI pass.
 type Verifier struct {
 	Region       string           // the API's region; the credential scope must name it
 	Store        CredentialStore  // nil rejects every key

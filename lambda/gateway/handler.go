@@ -21,8 +21,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// Backend is the Lambda handler the gateway invokes.
-type Backend func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+// Backend is the Lambda handler the gateway invokes, given the event as the
+// Lambda runtime would: its JSON. (events.APIGatewayProxyRequest cannot
+// carry every identity field, principalOrgId among them, so the backend
+// decodes the JSON into its own type.)
+type Backend func(context.Context, json.RawMessage) (events.APIGatewayProxyResponse, error)
 
 // Config configures a Handler.
 type Config struct {
@@ -124,15 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, requestID, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
 		return
 	}
-	// Decode the wire JSON, as the Lambda runtime does, so the backend sees
-	// exactly what it would see behind API Gateway.
-	var ev events.APIGatewayProxyRequest
-	if err := json.Unmarshal(payload, &ev); err != nil {
-		log.Error("gateway: decoding event", "error", err.Error())
-		writeError(w, requestID, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
-		return
-	}
-	resp, err := h.cfg.Backend(r.Context(), ev)
+	resp, err := h.cfg.Backend(r.Context(), payload)
 	if err != nil {
 		log.Error("gateway: backend failed", "status", http.StatusBadGateway, "error", err.Error())
 		writeError(w, requestID, http.StatusBadGateway, "", "Internal server error")

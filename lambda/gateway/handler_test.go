@@ -42,9 +42,12 @@ type fakeBackend struct {
 	err   error
 }
 
-func (b *fakeBackend) invoke(_ context.Context, ev events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+func (b *fakeBackend) invoke(_ context.Context, raw json.RawMessage) (events.APIGatewayProxyResponse, error) {
 	b.calls++
-	b.ev = ev
+	b.ev = events.APIGatewayProxyRequest{}
+	if err := json.Unmarshal(raw, &b.ev); err != nil {
+		return events.APIGatewayProxyResponse{}, err
+	}
 	return b.resp, b.err
 }
 

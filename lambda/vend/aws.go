@@ -1,0 +1,33 @@
+package vend
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
+)
+
+// NewAWSDeps builds the production dependencies from an AWS config: SSM for
+// the policy, the DynamoDB store, and STS on the config's regional endpoint
+// (AWS_ENDPOINT_URL and friends apply, which is how local mode reaches the
+// emulator). It makes no network call.
+func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writer) Deps {
+	return Deps{
+		Policy: &SSMPolicySource{
+			Client:    ssm.NewFromConfig(awsCfg),
+			Parameter: cfg.PolicyParameter,
+			SHA256:    cfg.PolicySHA256,
+			TTL:       cfg.PolicyCacheTTL,
+		},
+		Store:   store.NewDynamo(dynamodb.NewFromConfig(awsCfg), cfg.TableName, store.Options{Retention: cfg.Retention}),
+		STS:     sts.NewFromConfig(awsCfg),
+		Log:     log,
+		Metrics: metrics,
+	}
+}
+

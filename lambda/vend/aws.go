@@ -30,4 +30,3 @@ func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writ
 		Metrics: metrics,
 	}
 }
-

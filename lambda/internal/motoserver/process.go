@@ -123,13 +123,44 @@ func (p *Process) Stop() error {
 func (p *Process) Output() string { return p.output.String() }
 
 // Config returns an SDK configuration for moto at endpoint: static dummy
-// credentials, region Region, and every service's BaseEndpoint set to it.
+// credentials, region Region, every service's BaseEndpoint set to it, and
+// an HTTP client that sends moto one request at a time.
+//
+// moto serves requests on threads without locking its backends: a DynamoDB
+// transaction snapshots the whole table and restores it when a condition
+// fails, undoing writes that other threads made meanwhile. DynamoDB itself
+// applies each request to an item atomically; serialising the requests
+// gives moto that property, so concurrency tests test the caller's
+// conditions rather than moto's races.
 func Config(endpoint string) aws.Config {
 	return aws.Config{
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 		BaseEndpoint: aws.String(endpoint),
+		HTTPClient:   &http.Client{Transport: serialTransport{lockFor(endpoint), http.DefaultTransport}},
 	}
+}
+
+// locks holds one mutex per endpoint, shared by every Config for it.
+var locks sync.Map // endpoint -> *sync.Mutex
+
+func lockFor(endpoint string) *sync.Mutex {
+	mu, _ := locks.LoadOrStore(endpoint, new(sync.Mutex))
+	return mu.(*sync.Mutex)
+}
+
+// serialTransport sends one request at a time. moto answers only after it
+// has applied a request, so holding the lock until the response headers
+// arrive is enough.
+type serialTransport struct {
+	mu   *sync.Mutex
+	next http.RoundTripper
+}
+
+func (t serialTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.next.RoundTrip(req)
 }
 
 // freePort asks the kernel for a free TCP port on host. Another process may

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"time"
+)
+
+// Items as the table holds them: keys, index keys, TTL, and the record's
+// attributes in snake_case with times as epoch seconds. The attribute
+// names of the keys must match the Attr constants (TestItemAttributeNames).
+
+type itemKeys struct {
+	PK     string `dynamodbav:"pk"`
+	SK     string `dynamodbav:"sk"`
+	GSI1PK string `dynamodbav:"gsi1pk,omitempty"`
+	GSI1SK string `dynamodbav:"gsi1sk,omitempty"`
+	GSI2PK string `dynamodbav:"gsi2pk,omitempty"`
+	GSI2SK string `dynamodbav:"gsi2sk,omitempty"`
+	TTL    int64  `dynamodbav:"ttl"`
+	Kind   string `dynamodbav:"kind"`
+}
+
+func epoch(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func fromEpoch(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
+
+type sessionItem struct {
+	itemKeys
+	ID             string `dynamodbav:"session_id"`
+	Principal      string `dynamodbav:"principal"`
+	User           string `dynamodbav:"user,omitempty"`
+	CallerARN      string `dynamodbav:"caller_arn,omitempty"`
+	Profile        string `dynamodbav:"profile"`
+	RoleARN        string `dynamodbav:"role_arn,omitempty"`
+	SourceIdentity string `dynamodbav:"source_identity,omitempty"`
+	Rule           string `dynamodbav:"rule,omitempty"`
+	Via            string `dynamodbav:"via,omitempty"`
+	ApprovalID     string `dynamodbav:"approval_id,omitempty"`
+	BreakGlassID   string `dynamodbav:"break_glass_id,omitempty"`
+	RequestID      string `dynamodbav:"request_id,omitempty"`
+	SourceIP       string `dynamodbav:"source_ip,omitempty"`
+	IssuedAt       int64  `dynamodbav:"issued_at"`
+	ExpiresAt      int64  `dynamodbav:"expires_at"`
+	Status         string `dynamodbav:"status"`
+	FailureReason  string `dynamodbav:"failure_reason,omitempty"`
+	RevokedAt      int64  `dynamodbav:"revoked_at,omitempty"`
+	RevokedBy      string `dynamodbav:"revoked_by,omitempty"`
+	RevokeReason   string `dynamodbav:"revoke_reason,omitempty"`
+}
+
+func (s SessionRecord) item(retention time.Duration) sessionItem {
+	k := sessionKey(s.ID)
+	sk := createdSK(kindSession, s.IssuedAt, s.ID)
+	return sessionItem{
+		itemKeys: itemKeys{
+			PK: k.pk, SK: k.sk,
+			GSI1PK: personPK(s.Principal, s.User), GSI1SK: sk,
+			GSI2PK: kindSession, GSI2SK: sk,
+			TTL: s.ExpiresAt.Add(retention).Unix(), Kind: kindSession,
+		},
+		ID: s.ID, Principal: s.Principal, User: s.User, CallerARN: s.CallerARN,
+		Profile: s.Profile, RoleARN: s.RoleARN, SourceIdentity: s.SourceIdentity,
+		Rule: s.Rule, Via: s.Via, ApprovalID: s.ApprovalID, BreakGlassID: s.BreakGlassID,
+		RequestID: s.RequestID, SourceIP: s.SourceIP,
+		IssuedAt: epoch(s.IssuedAt), ExpiresAt: epoch(s.ExpiresAt), Status: string(s.Status),
+		FailureReason: s.FailureReason,
+		RevokedAt:     epoch(s.RevokedAt), RevokedBy: s.RevokedBy, RevokeReason: s.RevokeReason,
+	}
+}
+
+func (it sessionItem) record() SessionRecord {
+	return SessionRecord{
+		ID: it.ID, Principal: it.Principal, User: it.User, CallerARN: it.CallerARN,
+		Profile: it.Profile, RoleARN: it.RoleARN, SourceIdentity: it.SourceIdentity,
+		Rule: it.Rule, Via: it.Via, ApprovalID: it.ApprovalID, BreakGlassID: it.BreakGlassID,
+		RequestID: it.RequestID, SourceIP: it.SourceIP,
+		IssuedAt: fromEpoch(it.IssuedAt), ExpiresAt: fromEpoch(it.ExpiresAt), Status: SessionStatus(it.Status),
+		FailureReason: it.FailureReason,
+		RevokedAt:     fromEpoch(it.RevokedAt), RevokedBy: it.RevokedBy, RevokeReason: it.RevokeReason,
+	}
+}
+
+type decisionItem struct {
+	Approver string `dynamodbav:"approver"`
+	Approve  bool   `dynamodbav:"approve"`
+	Comment  string `dynamodbav:"comment,omitempty"`
+	At       int64  `dynamodbav:"at"`
+}
+
+type approvalItem struct {
+	itemKeys
+	Version         int            `dynamodbav:"version"` // optimistic concurrency
+	ID              string         `dynamodbav:"approval_id"`
+	Status          string         `dynamodbav:"status"`
+	Principal       string         `dynamodbav:"principal"`
+	User            string         `dynamodbav:"user,omitempty"`
+	Profile         string         `dynamodbav:"profile"`
+	Rule            string         `dynamodbav:"rule,omitempty"`
+	Justification   string         `dynamodbav:"justification,omitempty"`
+	DurationSeconds int            `dynamodbav:"duration_seconds,omitempty"`
+	MinApprovals    int            `dynamodbav:"min_approvals"`
+	CreatedAt       int64          `dynamodbav:"created_at"`
+	ExpiresAt       int64          `dynamodbav:"expires_at"`
+	Decisions       []decisionItem `dynamodbav:"decisions,omitempty"`
+	DecidedAt       int64          `dynamodbav:"decided_at,omitempty"`
+	CancelledBy     string         `dynamodbav:"cancelled_by,omitempty"`
+	UsedAt          int64          `dynamodbav:"used_at,omitempty"`
+	UsedBySession   string         `dynamodbav:"used_by_session,omitempty"`
+}
+
+func (a ApprovalRequest) item(version int, retention time.Duration) approvalItem {
+	k := approvalKey(a.ID)
+	sk := createdSK(kindApproval, a.CreatedAt, a.ID)
+	it := approvalItem{
+		itemKeys: itemKeys{
+			PK: k.pk, SK: k.sk,
+			GSI1PK: personPK(a.Principal, a.User), GSI1SK: sk,
+			GSI2PK: approvalStatusPK(a.Status), GSI2SK: sk,
+			TTL: a.ExpiresAt.Add(retention).Unix(), Kind: kindApproval,
+		},
+		Version: version, ID: a.ID, Status: string(a.Status),
+		Principal: a.Principal, User: a.User, Profile: a.Profile, Rule: a.Rule,
+		Justification: a.Justification, DurationSeconds: a.DurationSeconds, MinApprovals: a.MinApprovals,
+		CreatedAt: epoch(a.CreatedAt), ExpiresAt: epoch(a.ExpiresAt), DecidedAt: epoch(a.DecidedAt),
+		CancelledBy: a.CancelledBy, UsedAt: epoch(a.UsedAt), UsedBySession: a.UsedBySession,
+	}
+	for _, d := range a.Decisions {
+		it.Decisions = append(it.Decisions, decisionItem{d.Approver, d.Approve, d.Comment, epoch(d.At)})
+	}
+	return it
+}
+
+func (it approvalItem) record() ApprovalRequest {
+	a := ApprovalRequest{
+		ID: it.ID, Status: ApprovalStatus(it.Status),
+		Principal: it.Principal, User: it.User, Profile: it.Profile, Rule: it.Rule,
+		Justification: it.Justification, DurationSeconds: it.DurationSeconds, MinApprovals: it.MinApprovals,
+		CreatedAt: fromEpoch(it.CreatedAt), ExpiresAt: fromEpoch(it.ExpiresAt), DecidedAt: fromEpoch(it.DecidedAt),
+		CancelledBy: it.CancelledBy, UsedAt: fromEpoch(it.UsedAt), UsedBySession: it.UsedBySession,
+	}
+	for _, d := range it.Decisions {
+		a.Decisions = append(a.Decisions, Decision{d.Approver, d.Approve, d.Comment, fromEpoch(d.At)})
+	}
+	return a
+}
+
+type breakGlassItem struct {
+	itemKeys
+	ID              string `dynamodbav:"event_id"`
+	Status          string `dynamodbav:"status"`
+	Principal       string `dynamodbav:"principal"`
+	User            string `dynamodbav:"user,omitempty"`
+	Profile         string `dynamodbav:"profile"`
+	ReasonCode      string `dynamodbav:"reason_code,omitempty"`
+	Justification   string `dynamodbav:"justification,omitempty"`
+	DurationSeconds int    `dynamodbav:"duration_seconds,omitempty"`
+	OpenedAt        int64  `dynamodbav:"opened_at"`
+	ExpiresAt       int64  `dynamodbav:"expires_at"`
+	ClosedAt        int64  `dynamodbav:"closed_at,omitempty"`
+	ClosedBy        string `dynamodbav:"closed_by,omitempty"`
+	CloseComment    string `dynamodbav:"close_comment,omitempty"`
+}
+
+func (e BreakGlassEvent) item(retention time.Duration) breakGlassItem {
+	k := breakGlassKey(e.ID)
+	sk := createdSK(kindBreakGlass, e.OpenedAt, e.ID)
+	return breakGlassItem{
+		itemKeys: itemKeys{
+			PK: k.pk, SK: k.sk,
+			GSI1PK: personPK(e.Principal, e.User), GSI1SK: sk,
+			GSI2PK: kindBreakGlass, GSI2SK: sk,
+			TTL: e.ExpiresAt.Add(retention).Unix(), Kind: kindBreakGlass,
+		},
+		ID: e.ID, Status: string(e.Status), Principal: e.Principal, User: e.User, Profile: e.Profile,
+		ReasonCode: e.ReasonCode, Justification: e.Justification, DurationSeconds: e.DurationSeconds,
+		OpenedAt: epoch(e.OpenedAt), ExpiresAt: epoch(e.ExpiresAt),
+		ClosedAt: epoch(e.ClosedAt), ClosedBy: e.ClosedBy, CloseComment: e.CloseComment,
+	}
+}
+
+func (it breakGlassItem) record() BreakGlassEvent {
+	return BreakGlassEvent{
+		ID: it.ID, Status: BreakGlassStatus(it.Status), Principal: it.Principal, User: it.User, Profile: it.Profile,
+		ReasonCode: it.ReasonCode, Justification: it.Justification, DurationSeconds: it.DurationSeconds,
+		OpenedAt: fromEpoch(it.OpenedAt), ExpiresAt: fromEpoch(it.ExpiresAt),
+		ClosedAt: fromEpoch(it.ClosedAt), ClosedBy: it.ClosedBy, CloseComment: it.CloseComment,
+	}
+}
+
+// pointerItem is a pending-approval pointer or an active break-glass lock:
+// it names the one item that holds a person's slot for a profile until
+// ExpiresAt.
+type pointerItem struct {
+	itemKeys
+	Target    string `dynamodbav:"target_id"`
+	ExpiresAt int64  `dynamodbav:"expires_at"`
+}
+
+func pointer(k key, kind, target string, expires time.Time) pointerItem {
+	return pointerItem{
+		itemKeys:  itemKeys{PK: k.pk, SK: k.sk, TTL: expires.Unix(), Kind: kind},
+		Target:    target,
+		ExpiresAt: expires.Unix(),
+	}
+}
+
+type rateItem struct {
+	itemKeys
+	Count int `dynamodbav:"count"`
+}
+
+type idemItem struct {
+	itemKeys
+	Principal   string `dynamodbav:"principal"`
+	User        string `dynamodbav:"user,omitempty"`
+	Key         string `dynamodbav:"idempotency_key"`
+	RequestHash string `dynamodbav:"request_hash"`
+	StatusCode  int    `dynamodbav:"status_code"`
+	Body        []byte `dynamodbav:"body"`
+	CreatedAt   int64  `dynamodbav:"created_at"`
+	ExpiresAt   int64  `dynamodbav:"expires_at"`
+}
+
+func (r IdempotencyRecord) item() idemItem {
+	k := idemKey(r.Principal, r.User, r.Key)
+	return idemItem{
+		itemKeys:  itemKeys{PK: k.pk, SK: k.sk, TTL: r.ExpiresAt.Unix(), Kind: kindIdem},
+		Principal: r.Principal, User: r.User, Key: r.Key, RequestHash: r.RequestHash,
+		StatusCode: r.StatusCode, Body: r.Body, CreatedAt: epoch(r.CreatedAt), ExpiresAt: epoch(r.ExpiresAt),
+	}
+}
+
+func (it idemItem) record() IdempotencyRecord {
+	return IdempotencyRecord{
+		Principal: it.Principal, User: it.User, Key: it.Key, RequestHash: it.RequestHash,
+		StatusCode: it.StatusCode, Body: it.Body, CreatedAt: fromEpoch(it.CreatedAt), ExpiresAt: fromEpoch(it.ExpiresAt),
+	}
+}

@@ -1,0 +1,360 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Memory is an in-memory Store with the same semantics as Dynamo, for
+// tests and for callers that need no persistence. Safe for concurrent use.
+type Memory struct {
+	opt Options
+
+	mu          sync.Mutex
+	sessions    map[string]SessionRecord
+	approvals   map[string]ApprovalRequest
+	events      map[string]BreakGlassEvent
+	pending     map[key]string // pendingKey -> approval ID
+	activeBG    map[key]string // activeBGKey -> event ID
+	rates       map[key]int
+	idempotency map[key]IdempotencyRecord
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store.
+func NewMemory(opt Options) *Memory {
+	return &Memory{
+		opt:         opt.withDefaults(),
+		sessions:    map[string]SessionRecord{},
+		approvals:   map[string]ApprovalRequest{},
+		events:      map[string]BreakGlassEvent{},
+		pending:     map[key]string{},
+		activeBG:    map[key]string{},
+		rates:       map[key]int{},
+		idempotency: map[key]IdempotencyRecord{},
+	}
+}
+
+// Vend implements Sessions.
+func (m *Memory) Vend(ctx context.Context, rk RateKey, limit int, window time.Duration, s SessionRecord) error {
+	if err := checkRate(limit, window); err != nil {
+		return err
+	}
+	s, err := newSession(s)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	start, _ := rateWindow(now, window)
+	k := rateKey(rk, window, start)
+	if m.rates[k] >= limit {
+		return rateLimited(now, limit, window)
+	}
+	if _, ok := m.sessions[s.ID]; ok {
+		return fmt.Errorf("%w: %s", ErrSessionExists, s.ID)
+	}
+	m.rates[k]++
+	m.sessions[s.ID] = s
+	return nil
+}
+
+// CountRequest implements Sessions.
+func (m *Memory) CountRequest(ctx context.Context, rk RateKey, limit int, window time.Duration) error {
+	if err := checkRate(limit, window); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	start, _ := rateWindow(now, window)
+	k := rateKey(rk, window, start)
+	if m.rates[k] >= limit {
+		return rateLimited(now, limit, window)
+	}
+	m.rates[k]++
+	return nil
+}
+
+// MarkSessionFailed implements Sessions.
+func (m *Memory) MarkSessionFailed(ctx context.Context, id, reason string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: session %s", ErrNotFound, id)
+	case s.Status != SessionActive:
+		return fmt.Errorf("%w: session %s is %s", ErrConflict, id, s.Status)
+	}
+	s.Status, s.FailureReason = SessionFailed, reason
+	m.sessions[id] = s
+	return nil
+}
+
+// GetSession implements Sessions.
+func (m *Memory) GetSession(ctx context.Context, id string) (SessionRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return SessionRecord{}, fmt.Errorf("%w: session %s", ErrNotFound, id)
+	}
+	return s.at(m.opt.now()), nil
+}
+
+// ListSessionsByPrincipal implements Sessions.
+func (m *Memory) ListSessionsByPrincipal(ctx context.Context, principal, user string, f SessionFilter) ([]SessionRecord, error) {
+	f.Principal = ""
+	return m.listSessions(f, func(s SessionRecord) bool { return s.Principal == principal && s.User == user })
+}
+
+// ListSessions implements Sessions.
+func (m *Memory) ListSessions(ctx context.Context, f SessionFilter) ([]SessionRecord, error) {
+	return m.listSessions(f, func(SessionRecord) bool { return true })
+}
+
+func (m *Memory) listSessions(f SessionFilter, in func(SessionRecord) bool) ([]SessionRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	var out []SessionRecord
+	for _, s := range m.sessions {
+		if in(s) && f.match(s, now) {
+			out = append(out, s.at(now))
+		}
+	}
+	return newestFirst(out, f.limit(), func(s SessionRecord) string {
+		return createdSK(kindSession, s.IssuedAt, s.ID)
+	}), nil
+}
+
+// RevokeSession implements Sessions.
+func (m *Memory) RevokeSession(ctx context.Context, id string, r Revocation) (SessionRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	s, ok := m.sessions[id]
+	switch {
+	case !ok:
+		return SessionRecord{}, fmt.Errorf("%w: session %s", ErrNotFound, id)
+	case s.at(now).Status != SessionActive:
+		return SessionRecord{}, fmt.Errorf("%w: session %s is %s", ErrConflict, id, s.at(now).Status)
+	}
+	s.Status, s.RevokedAt, s.RevokedBy, s.RevokeReason = SessionRevoked, now, r.By, r.Reason
+	m.sessions[id] = s
+	return s, nil
+}
+
+// CreateApproval implements Approvals.
+func (m *Memory) CreateApproval(ctx context.Context, a ApprovalRequest) (ApprovalRequest, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	a, err := newApproval(a, now)
+	if err != nil {
+		return ApprovalRequest{}, false, err
+	}
+	pk := pendingKey(a.Principal, a.User, a.Profile)
+	if id, ok := m.pending[pk]; ok {
+		if prev := m.approvals[id].at(now); prev.Status == ApprovalPending {
+			return prev.clone(), false, nil
+		}
+	}
+	if _, ok := m.approvals[a.ID]; ok {
+		return ApprovalRequest{}, false, fmt.Errorf("%w: approval ID %s exists", ErrConflict, a.ID)
+	}
+	m.approvals[a.ID] = a
+	m.pending[pk] = a.ID
+	return a, true, nil
+}
+
+// GetApproval implements Approvals.
+func (m *Memory) GetApproval(ctx context.Context, id string) (ApprovalRequest, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.approvals[id]
+	if !ok {
+		return ApprovalRequest{}, fmt.Errorf("%w: approval %s", ErrNotFound, id)
+	}
+	return a.clone().at(m.opt.now()), nil
+}
+
+// ListApprovalsByRequester implements Approvals.
+func (m *Memory) ListApprovalsByRequester(ctx context.Context, principal, user string) ([]ApprovalRequest, error) {
+	return m.listApprovals(func(a ApprovalRequest) bool { return a.Principal == principal && a.User == user })
+}
+
+// ListApprovalsByStatus implements Approvals.
+func (m *Memory) ListApprovalsByStatus(ctx context.Context, status ApprovalStatus) ([]ApprovalRequest, error) {
+	return m.listApprovals(func(a ApprovalRequest) bool { return a.Status == status })
+}
+
+// listApprovals lists approvals whose effective state passes in.
+func (m *Memory) listApprovals(in func(ApprovalRequest) bool) ([]ApprovalRequest, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	var out []ApprovalRequest
+	for _, a := range m.approvals {
+		if a = a.at(now); in(a) {
+			out = append(out, a.clone())
+		}
+	}
+	return newestFirst(out, DefaultListLimit, func(a ApprovalRequest) string {
+		return createdSK(kindApproval, a.CreatedAt, a.ID)
+	}), nil
+}
+
+// DecideApproval implements Approvals.
+func (m *Memory) DecideApproval(ctx context.Context, id string, d Decision) (ApprovalRequest, error) {
+	return m.changeApproval(id, decide(d))
+}
+
+// CancelApproval implements Approvals.
+func (m *Memory) CancelApproval(ctx context.Context, id, by string) (ApprovalRequest, error) {
+	return m.changeApproval(id, cancel(by))
+}
+
+// MarkApprovalUsed implements Approvals.
+func (m *Memory) MarkApprovalUsed(ctx context.Context, id, sessionID string) (ApprovalRequest, error) {
+	return m.changeApproval(id, markUsed(sessionID))
+}
+
+func (m *Memory) changeApproval(id string, change approvalChange) (ApprovalRequest, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	a, ok := m.approvals[id]
+	if !ok {
+		return ApprovalRequest{}, fmt.Errorf("%w: approval %s", ErrNotFound, id)
+	}
+	was := a.Status
+	a.Decisions = slices.Clone(a.Decisions)
+	if err := change(&a, now); err != nil {
+		return ApprovalRequest{}, err
+	}
+	m.approvals[id] = a.clone()
+	if pk := pendingKey(a.Principal, a.User, a.Profile); was == ApprovalPending && a.Status != ApprovalPending && m.pending[pk] == id {
+		delete(m.pending, pk)
+	}
+	return a.at(now), nil
+}
+
+// OpenBreakGlass implements BreakGlass.
+func (m *Memory) OpenBreakGlass(ctx context.Context, e BreakGlassEvent) (BreakGlassEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	e, err := newBreakGlass(e, now)
+	if err != nil {
+		return BreakGlassEvent{}, err
+	}
+	lk := activeBGKey(e.Principal, e.User, e.Profile)
+	if id, ok := m.activeBG[lk]; ok && m.events[id].at(now).Status == BreakGlassActive {
+		return BreakGlassEvent{}, fmt.Errorf("%w: break-glass event %s is active", ErrConflict, id)
+	}
+	if _, ok := m.events[e.ID]; ok {
+		return BreakGlassEvent{}, fmt.Errorf("%w: break-glass event ID %s exists", ErrConflict, e.ID)
+	}
+	m.events[e.ID] = e
+	m.activeBG[lk] = e.ID
+	return e, nil
+}
+
+// GetBreakGlass implements BreakGlass.
+func (m *Memory) GetBreakGlass(ctx context.Context, id string) (BreakGlassEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.events[id]
+	if !ok {
+		return BreakGlassEvent{}, fmt.Errorf("%w: break-glass event %s", ErrNotFound, id)
+	}
+	return e.at(m.opt.now()), nil
+}
+
+// ListBreakGlass implements BreakGlass.
+func (m *Memory) ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	var out []BreakGlassEvent
+	for _, e := range m.events {
+		if f.match(e, now) {
+			out = append(out, e.at(now))
+		}
+	}
+	return newestFirst(out, f.limit(), func(e BreakGlassEvent) string {
+		return createdSK(kindBreakGlass, e.OpenedAt, e.ID)
+	}), nil
+}
+
+// CloseBreakGlass implements BreakGlass.
+func (m *Memory) CloseBreakGlass(ctx context.Context, id, by, comment string) (BreakGlassEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	e, ok := m.events[id]
+	if !ok {
+		return BreakGlassEvent{}, fmt.Errorf("%w: break-glass event %s", ErrNotFound, id)
+	}
+	if err := closeEvent(&e, by, comment, now); err != nil {
+		return BreakGlassEvent{}, err
+	}
+	m.events[id] = e
+	if lk := activeBGKey(e.Principal, e.User, e.Profile); m.activeBG[lk] == id {
+		delete(m.activeBG, lk)
+	}
+	return e, nil
+}
+
+// PutIdempotency implements Idempotency.
+func (m *Memory) PutIdempotency(ctx context.Context, r IdempotencyRecord) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opt.now()
+	r, err := newIdempotency(r, now)
+	if err != nil {
+		return err
+	}
+	k := idemKey(r.Principal, r.User, r.Key)
+	if prev, ok := m.idempotency[k]; ok && now.Before(prev.ExpiresAt) {
+		return fmt.Errorf("%w: idempotency key %q is used", ErrConflict, r.Key)
+	}
+	r.Body = slices.Clone(r.Body)
+	m.idempotency[k] = r
+	return nil
+}
+
+// GetIdempotency implements Idempotency.
+func (m *Memory) GetIdempotency(ctx context.Context, principal, user, k string) (IdempotencyRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.idempotency[idemKey(principal, user, k)]
+	if !ok || !m.opt.now().Before(r.ExpiresAt) {
+		return IdempotencyRecord{}, fmt.Errorf("%w: idempotency key %q", ErrNotFound, k)
+	}
+	r.Body = slices.Clone(r.Body)
+	return r, nil
+}
+
+// newestFirst sorts by sort key, descending, and keeps at most limit.
+func newestFirst[T any](items []T, limit int, sortKey func(T) string) []T {
+	slices.SortFunc(items, func(a, b T) int { return strings.Compare(sortKey(b), sortKey(a)) })
+	if len(items) > limit {
+		items = items[:limit]
+	}
+	return items
+}
+
+// clone copies the decisions, so callers never share them with the store.
+func (a ApprovalRequest) clone() ApprovalRequest {
+	a.Decisions = slices.Clone(a.Decisions)
+	return a
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // Source is one policy file: Name (a path) appears in diagnostics only.
@@ -68,6 +67,7 @@ var (
 		{Type: "profile", LabelNames: []string{"name"}},
 		{Type: "rule", LabelNames: []string{"name"}},
 		{Type: "break_glass", LabelNames: []string{"name"}},
+		{Type: "test", LabelNames: []string{"name"}}, // only to say where it belongs
 	}}
 	settingsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "default_duration"}, {Name: "max_duration"}, {Name: "operators"}, {Name: "trusted_session_roles"},
@@ -170,6 +170,9 @@ func Compile(srcs []Source) (*Compiled, hcl.Diagnostics) {
 				c.decodeRule(b)
 			case "break_glass":
 				c.decodeBreakGlass(b)
+			case "test":
+				c.add(errorAt(b.DefRange, "Test in a policy file",
+					"test blocks belong in files ending in %q; %s holds policy.", TestSuffix, src.Name))
 			}
 		}
 	}
@@ -193,6 +196,7 @@ func Compile(srcs []Source) (*Compiled, hcl.Diagnostics) {
 	c.checkProfileGlobs()
 	c.checkCrossBlock()
 	if c.diags.HasErrors() {
+		c.decodeTests(nil) // the cases' own problems, in the same pass
 		return nil, c.diags
 	}
 	sort.Slice(c.bundle.Profiles, func(i, j int) bool { return c.bundle.Profiles[i].Name < c.bundle.Profiles[j].Name })
@@ -395,12 +399,63 @@ func (c *compiler) checkScope(attr *hcl.Attribute, policyExpr, tagsExpr hcl.Expr
 		summary = "Invalid session tags"
 	}
 	if se, ok := err.(*ScopeError); ok {
+		// Problems that typical values show too are the document's own; only
+		// those that the longest values cause need saying how they arose.
+		typical := map[string]bool{}
+		if _, err := renderScope(policyExpr, tagsExpr, typicalContext(profileName)); err != nil {
+			if te, ok := err.(*ScopeError); ok {
+				for _, p := range te.Problems {
+					typical[p] = true
+				}
+			}
+		}
 		for _, p := range se.Problems {
-			c.add(errorAt(attr.Expr.Range(), summary, "%s (rendered with the longest plausible request values).", p))
+			if !typical[p] {
+				p += " (rendered with the longest plausible request values)"
+			}
+			c.add(errorAt(attr.Expr.Range(), summary, "%s", sentence(p)))
 		}
 		return
 	}
-	c.add(errorAt(attr.Expr.Range(), summary, "%s.", err))
+	c.add(errorAt(attr.Expr.Range(), summary, "%s", sentence(err.Error())))
+}
+
+// sentence ends s with a full stop unless it already ends a sentence.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
+}
+
+// typicalValues are the example request values of POLICY-LANGUAGE.md.
+var typicalValues = map[string]cty.Value{
+	"principal.arn":            cty.StringVal("arn:aws:iam::111122223333:role/engineer-dev"),
+	"principal.caller_arn":     cty.StringVal("arn:aws:sts::111122223333:assumed-role/engineer-dev/alice"),
+	"principal.type":           cty.StringVal(TypeAssumedRole),
+	"principal.account_id":     cty.StringVal("111122223333"),
+	"principal.name":           cty.StringVal("engineer-dev"),
+	"principal.session_name":   cty.StringVal("alice"),
+	"principal.user":           cty.StringVal("alice"),
+	"principal.user_id":        cty.StringVal("AROAEXAMPLE:alice"),
+	"principal.org_id":         cty.StringVal("o-a1b2c3d4e5"),
+	"request.duration_seconds": cty.NumberIntVal(900),
+	"request.source_ip":        cty.StringVal("10.1.2.3"),
+	"request.time":             cty.StringVal("2026-03-02T12:00:00Z"),
+}
+
+// typicalContext has every variable at a typical value (the worst case for
+// any that typicalValues lacks).
+func typicalContext(profile string) *hcl.EvalContext {
+	return evalContext(func(root, attr string) cty.Value {
+		if root == "request" && attr == "profile" {
+			return cty.StringVal(profile)
+		}
+		if v, ok := typicalValues[root+"."+attr]; ok {
+			return v
+		}
+		return variables[root][attr].worstCase
+	})
 }
 
 // exprSource is the source text of an expression as written.
@@ -531,9 +586,13 @@ func (c *compiler) condition(attr *hcl.Attribute) string {
 	if diags.HasErrors() {
 		return ""
 	}
-	if _, err := convert.Convert(v, cty.Bool); err != nil {
+	// Only a bool (or a value whose type is known only per request, such as
+	// try()'s): a string converts to bool only when it is "true" or "false",
+	// so `condition = principal.org_id` would fail every request, matching
+	// every deny and no allow.
+	if t := v.Type(); t != cty.Bool && t != cty.DynamicPseudoType {
 		c.add(errorAt(attr.Expr.Range(), "Incorrect attribute value type",
-			"Inappropriate value for attribute \"condition\": bool required, got %s.", v.Type().FriendlyName()))
+			"Inappropriate value for attribute \"condition\": bool required, got %s.", t.FriendlyName()))
 		return ""
 	}
 	return c.exprSource(attr.Expr)
@@ -652,6 +711,9 @@ func (c *compiler) noteProfileGlobs(attr *hcl.Attribute, globs []string) {
 // checkProfileGlobs reports profiles globs that match no profile.
 func (c *compiler) checkProfileGlobs() {
 	names := sortedKeys(c.profileRange)
+	if len(names) == 0 {
+		return // "No profiles" says it once
+	}
 	for _, g := range c.globs {
 		if !anyMatches(g.pattern, names) {
 			c.add(errorAt(g.rng, "Profile glob matches no profile",

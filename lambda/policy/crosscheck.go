@@ -18,6 +18,11 @@ func (c *compiler) checkCrossBlock() {
 				"users and approver_users match principal.user, which is empty unless settings.trusted_session_roles lists the caller's role; it lists none."))
 		}
 	}
+	if c.diags.HasErrors() {
+		// A rule with a rejected condition or CIDR would look wider than it
+		// is; judge shadowing once the rules are whole.
+		return
+	}
 	profiles := sortedKeys(c.profileRange)
 	for _, r := range c.bundle.Rules {
 		if r.Effect == string(Deny) {

@@ -13,8 +13,13 @@ import (
 var DefaultTestTime = time.Date(2026, time.March, 2, 12, 0, 0, 0, time.UTC)
 
 var (
-	testFileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "test", LabelNames: []string{"name"}}}}
-	testSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	// testFileSchema lists the policy blocks too, only to say where they belong.
+	testFileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "test", LabelNames: []string{"name"}},
+		{Type: "settings"}, {Type: "profile", LabelNames: []string{"name"}},
+		{Type: "rule", LabelNames: []string{"name"}}, {Type: "break_glass", LabelNames: []string{"name"}},
+	}}
+	testSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "principal", Required: true}, {Name: "profile", Required: true}, {Name: "time"},
 		{Name: "source_ip"}, {Name: "duration"}, {Name: "break_glass"}, {Name: "approved"},
 		{Name: "expect", Required: true}, {Name: "expect_rule"}, {Name: "expect_duration"},
@@ -45,10 +50,22 @@ type TestResult struct {
 func (c *compiler) testBlocks(body hcl.Body) []*hcl.Block {
 	content, diags := body.Content(testFileSchema)
 	c.add(diags...)
-	return content.Blocks
+	var tests []*hcl.Block
+	for _, b := range content.Blocks {
+		if b.Type != "test" {
+			c.add(errorAt(b.DefRange, "Policy block in a test file",
+				"%s blocks belong in policy files; files ending in %q hold only test blocks.", b.Type, TestSuffix))
+			continue
+		}
+		tests = append(tests, b)
+	}
+	return tests
 }
 
-// decodeTests decodes the test blocks against the compiled policy.
+// decodeTests decodes the test blocks against the compiled policy. With a
+// nil policy (it has errors) it still reports every problem of the cases
+// themselves, so that one pass shows them all; only the checks that need the
+// policy (unknown profile, unknown expect_rule) are skipped.
 func (c *compiler) decodeTests(p *Policy) []TestCase {
 	seen := map[string]hcl.Range{}
 	var cases []TestCase
@@ -70,10 +87,12 @@ func (c *compiler) decodeTests(p *Policy) []TestCase {
 		}
 		orgID, _ = c.str(a["org_id"])
 		userID, _ = c.str(a["user_id"])
-		req.Principal, _ = p.Principal(callerARN, userID, orgID)
+		if p != nil {
+			req.Principal, _ = p.Principal(callerARN, userID, orgID)
+		}
 		if prof, ok := c.str(a["profile"]); ok {
 			req.Profile = prof
-			if _, known := p.profiles[prof]; !known {
+			if p != nil && p.profileOrNil(prof) == nil {
 				c.add(warningAt(a["profile"].Expr.Range(), "Unknown profile",
 					"The policy has no profile %q, so this case is denied.%s", prof, suggestion(prof, p.profileNames)))
 			}
@@ -97,7 +116,7 @@ func (c *compiler) decodeTests(p *Policy) []TestCase {
 			// An event opened at the request's time under the block that
 			// covers it lasts that block's max_duration.
 			req.BreakGlass = &Grant{}
-			if prof, known := p.profiles[req.Profile]; known {
+			if prof := p.profileOrNil(req.Profile); prof != nil {
 				if blk := prof.breakGlassFor(req.Principal); blk != nil {
 					req.BreakGlass.Expires = req.Time.Add(blk.maxDur)
 				}
@@ -112,7 +131,7 @@ func (c *compiler) decodeTests(p *Policy) []TestCase {
 			}
 			tc.Expect = Effect(s)
 		}
-		if s, ok := c.str(a["expect_rule"]); ok {
+		if s, ok := c.str(a["expect_rule"]); ok && p != nil {
 			known := append(append(sortedKeys(p.rules), DefaultDeny), p.breakGlassNames()...)
 			if !contains(known, s) {
 				c.add(errorAt(a["expect_rule"].Expr.Range(), "Unknown rule",
@@ -126,6 +145,14 @@ func (c *compiler) decodeTests(p *Policy) []TestCase {
 		}
 	}
 	return cases
+}
+
+// profileOrNil returns the named profile; nil when p is nil or has none.
+func (p *Policy) profileOrNil(name string) *profile {
+	if p == nil {
+		return nil
+	}
+	return p.profiles[name]
 }
 
 func (p *Policy) breakGlassNames() []string {

@@ -41,8 +41,13 @@ const (
 var (
 	sha256RE    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
-	paramNameRE = regexp.MustCompile(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?/?[A-Za-z0-9_.\-/]{1,1011}$`)
+	// SSM allows names of up to 1011 characters; Go's regexp caps repeat
+	// counts at 1000, so the length is checked apart (maxParamName).
+	paramNameRE = regexp.MustCompile(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?(/?[A-Za-z0-9_.\-/]+)$`)
 )
+
+// maxParamName is SSM's limit on a parameter name (the part after an ARN).
+const maxParamName = 1011
 
 // ConfigFromEnv reads and checks the configuration; getenv is os.Getenv in
 // production. Every problem is reported, one per line.
@@ -83,6 +88,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ApprovalTTL:     dur("SENTINEL_APPROVAL_TTL", DefaultApprovalTTL, time.Minute, 7*24*time.Hour),
 		ApprovalWindow:  dur("SENTINEL_APPROVAL_WINDOW", DefaultApprovalWindow, time.Minute, 24*time.Hour),
 		Version:         "dev",
+	}
+	if m := paramNameRE.FindStringSubmatch(c.PolicyParameter); m != nil && len(m[2]) > maxParamName {
+		bad("SENTINEL_POLICY_PARAMETER is %d characters long; SSM parameter names have at most %d", len(m[2]), maxParamName)
 	}
 	if v := strings.TrimSpace(getenv("SENTINEL_RATE_LIMIT")); v != "" {
 		n, err := strconv.Atoi(v)

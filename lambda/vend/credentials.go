@@ -62,10 +62,13 @@ func (s *Service) credentials(ctx context.Context, c *call) (Response, *apiError
 	}
 	var requested time.Duration
 	if body.DurationSeconds != nil {
-		requested = time.Duration(*body.DurationSeconds) * time.Second
-		if requested < minSTSDuration || requested > maxRequested {
+		// Compare seconds before converting: a huge value would overflow
+		// time.Duration and could wrap into the valid range.
+		secs := *body.DurationSeconds
+		if secs < int64(minSTSDuration/time.Second) || secs > int64(maxRequested/time.Second) {
 			return Response{}, fail(CodeInvalidRequest, "duration_seconds must be from 900 to 43200 (longer requests are capped by the policy)")
 		}
+		requested = time.Duration(secs) * time.Second
 	}
 	if body.ApprovalID != "" && !idRE.MatchString(body.ApprovalID) {
 		return Response{}, fail(CodeInvalidRequest, "approval_id must be the 32-character ID of an approval request")

@@ -125,8 +125,13 @@ type call struct {
 func (s *Service) HandleJSON(ctx context.Context, raw json.RawMessage) (Response, error) {
 	var req Request
 	if err := json.Unmarshal(raw, &req); err != nil {
-		s.d.Log.Error("request", "error_code", CodeInvalidRequest, "cause", "malformed event: "+err.Error())
-		return fail(CodeInvalidRequest, "malformed request").response(""), nil
+		// Still one decision event and its metric, like every request; the
+		// request ID is kept when the event got that far.
+		c := &call{req: &Request{}, requestID: req.RequestContext.RequestID, start: s.d.Now()}
+		aerr := failCause(CodeInvalidRequest, fmt.Errorf("malformed event: %w", err), "malformed request")
+		resp := aerr.response(c.requestID)
+		s.logCall(c, resp.StatusCode, aerr)
+		return resp, nil
 	}
 	return s.Handle(ctx, &req), nil
 }
@@ -134,6 +139,9 @@ func (s *Service) HandleJSON(ctx context.Context, raw json.RawMessage) (Response
 // Handle answers one request. It never returns without a response and never
 // panics: an unexpected failure is a 500 with no credentials.
 func (s *Service) Handle(ctx context.Context, req *Request) (resp Response) {
+	if req == nil {
+		req = &Request{}
+	}
 	c := &call{req: req, requestID: req.RequestContext.RequestID, start: s.d.Now()}
 	var aerr *apiError
 	defer func() {

@@ -1,0 +1,62 @@
+profile "dev-readonly" {
+  role_arn     = "arn:aws:iam::111122223333:role/sentinel/dev-readonly"
+  description  = "Read-only development data"
+  max_duration = "30m"
+
+  session_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = ["arn:aws:s3:::dev-data/${principal.account_id}/*"]
+    }]
+  }
+
+  session_tags = {
+    team   = principal.name
+    tenant = principal.account_id
+  }
+}
+
+# The caller's session name reaches both the session policy and a tag.
+profile "scoped" {
+  role_arn = "arn:aws:iam::111122223333:role/sentinel/scoped"
+
+  session_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = ["arn:aws:s3:::home/${principal.session_name}/*"]
+    }]
+  }
+
+  session_tags = {
+    caller = principal.session_name
+  }
+}
+
+# Shorter than STS's 15-minute minimum (the compiler warns).
+profile "too-short" {
+  role_arn         = "arn:aws:iam::111122223333:role/sentinel/too-short"
+  default_duration = "10m"
+  max_duration     = "10m"
+}
+
+profile "org-only" {
+  role_arn = "arn:aws:iam::111122223333:role/sentinel/org-only"
+}
+
+profile "prod-admin" {
+  role_arn    = "arn:aws:iam::444455556666:role/sentinel/prod-admin"
+  description = "Production administration: approval or break-glass"
+}
+
+profile "prod-db" {
+  role_arn    = "arn:aws:iam::444455556666:role/sentinel/prod-db"
+  description = "Production database: break-glass only"
+}
+
+profile "prod-denied" {
+  role_arn = "arn:aws:iam::444455556666:role/sentinel/prod-denied"
+}

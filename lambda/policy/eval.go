@@ -189,27 +189,24 @@ func (r *rule) matches(req *Request, cond *condState) bool {
 	if len(r.OrgIDs) > 0 && !contains(r.OrgIDs, req.Principal.OrgID) {
 		return false
 	}
+	// A check that cannot be made counts as fail and the rule's other
+	// checks still apply: a deny rule with source_ips and a condition does
+	// not match a request without a source IP whose condition is false.
 	if len(r.prefixes) > 0 {
 		if !req.SourceIP.IsValid() {
-			return fail
-		}
-		ip := req.SourceIP.Unmap()
-		in := false
-		for _, pfx := range r.prefixes {
-			if pfx.Contains(ip) {
-				in = true
-				break
+			if !fail {
+				return false
 			}
-		}
-		if !in {
+		} else if !inPrefixes(r.prefixes, req.SourceIP.Unmap()) {
 			return false
 		}
 	}
 	if r.schedule != nil {
 		if req.Time.IsZero() {
-			return fail
-		}
-		if !r.schedule.contains(req.Time) {
+			if !fail {
+				return false
+			}
+		} else if !r.schedule.contains(req.Time) {
 			return false
 		}
 	}
@@ -221,6 +218,15 @@ func (r *rule) matches(req *Request, cond *condState) bool {
 		return ok
 	}
 	return true
+}
+
+func inPrefixes(prefixes []netip.Prefix, ip netip.Addr) bool {
+	for _, pfx := range prefixes {
+		if pfx.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {

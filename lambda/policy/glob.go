@@ -1,5 +1,7 @@
 package policy
 
+import "unicode/utf8"
+
 // matchGlob reports whether s matches the IAM-style pattern: '*' matches any
 // run of characters (including '/' and ':'), '?' exactly one character, and
 // everything else itself. Matching is case-sensitive and anchored at both
@@ -19,9 +21,8 @@ func matchGlob(pattern, s string) bool {
 				p++
 				continue
 			case c == '?':
-				_, n := decodeRune(s[i:])
 				p++
-				i += n
+				i += runeLen(s[i:])
 				continue
 			case c == s[i]:
 				p++
@@ -33,8 +34,7 @@ func matchGlob(pattern, s string) bool {
 			return false
 		}
 		// Let the last star absorb one more character and retry.
-		_, n := decodeRune(s[starI:])
-		starI += n
+		starI += runeLen(s[starI:])
 		p, i = starP+1, starI
 	}
 	for p < len(pattern) && pattern[p] == '*' {
@@ -43,21 +43,16 @@ func matchGlob(pattern, s string) bool {
 	return p == len(pattern)
 }
 
-// decodeRune returns the length of the first UTF-8 sequence of s (1 for
-// ASCII and for invalid bytes), so '?' matches one character, not one byte.
-func decodeRune(s string) (rune, int) {
-	c := s[0]
-	switch {
-	case c < 0x80:
-		return rune(c), 1
-	case c&0xE0 == 0xC0 && len(s) >= 2:
-		return 0, 2
-	case c&0xF0 == 0xE0 && len(s) >= 3:
-		return 0, 3
-	case c&0xF8 == 0xF0 && len(s) >= 4:
-		return 0, 4
+// runeLen returns the length of the first character of s: 1 for ASCII and
+// for every byte that does not start a valid UTF-8 sequence (as Go's
+// strings and regexp count them), so '?' matches one character, not one
+// byte, and '*' never skips a byte that a literal could match.
+func runeLen(s string) int {
+	if s[0] < utf8.RuneSelf {
+		return 1
 	}
-	return rune(c), 1
+	_, n := utf8.DecodeRuneInString(s)
+	return n
 }
 
 // matchAny reports whether s matches at least one of the patterns.
@@ -75,8 +70,10 @@ func matchAny(patterns []string, s string) bool {
 // one may miss an exotic containment. Used only for shadowing warnings.
 func globCovers(outer, inner string) bool {
 	// Walk outer over inner's tokens: outer's '*' may absorb any run of
-	// inner's tokens (stars included), outer's '?' one literal or '?', and an
-	// outer literal only the same literal.
+	// inner's tokens (stars included), outer's '?' one literal character or
+	// '?', and an outer literal only the same literal. Tokens are characters,
+	// not bytes: a '?' of outer must not count the bytes of one character of
+	// inner as several.
 	var rec func(o, i int) bool
 	memo := map[[2]int]bool{}
 	rec = func(o, i int) bool {
@@ -89,11 +86,11 @@ func globCovers(outer, inner string) bool {
 		case o == len(outer):
 			r = i == len(inner)
 		case outer[o] == '*':
-			r = rec(o+1, i) || (i < len(inner) && rec(o, i+1))
+			r = rec(o+1, i) || (i < len(inner) && rec(o, i+runeLen(inner[i:])))
 		case i == len(inner):
 			r = false
 		case outer[o] == '?':
-			r = inner[i] != '*' && rec(o+1, i+1)
+			r = inner[i] != '*' && rec(o+1, i+runeLen(inner[i:]))
 		default:
 			r = inner[i] != '*' && inner[i] != '?' && outer[o] == inner[i] && rec(o+1, i+1)
 		}

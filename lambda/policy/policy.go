@@ -84,7 +84,7 @@ func Load(bundle []byte) (*Policy, error) {
 	if err := dec.Decode(&b); err != nil {
 		return nil, fmt.Errorf("policy bundle: %w", err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(bundle[dec.InputOffset():]); len(rest) > 0 {
 		return nil, fmt.Errorf("policy bundle: trailing data after the JSON document")
 	}
 	if b.Format != BundleFormat {

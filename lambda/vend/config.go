@@ -89,6 +89,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ApprovalWindow:  dur("SENTINEL_APPROVAL_WINDOW", DefaultApprovalWindow, time.Minute, 24*time.Hour),
 		Version:         "dev",
 	}
+	// The store counts in whole-second windows and refuses any other, which
+	// would fail every request: refuse it here, at start.
+	if c.RateWindow%time.Second != 0 {
+		bad("SENTINEL_RATE_WINDOW=%q is not a whole number of seconds (the rate-limit window is kept in seconds)", strings.TrimSpace(getenv("SENTINEL_RATE_WINDOW")))
+		c.RateWindow = DefaultRateWindow
+	}
 	if m := paramNameRE.FindStringSubmatch(c.PolicyParameter); m != nil && len(m[2]) > maxParamName {
 		bad("SENTINEL_POLICY_PARAMETER is %d characters long; SSM parameter names have at most %d", len(m[2]), maxParamName)
 	}

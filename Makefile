@@ -19,6 +19,10 @@ MOTO_VERSION := 5.2.5
 MOTO_VENV    := $(CACHE)/moto-$(MOTO_VERSION)
 MOTO_SERVER  := $(MOTO_VENV)/bin/moto_server
 
+# The Lambda Runtime Interface Emulator runs the real bootstrap in tests.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE         := $(CACHE)/rie-$(RIE_VERSION)/aws-lambda-rie
+
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help
@@ -40,8 +44,8 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 
 .PHONY: go-test
-go-test: $(MOTO_SERVER) ## Go unit and integration tests (fuzz seed corpora included)
-	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) $(GO) test -count=1 ./...
+go-test: $(MOTO_SERVER) $(RIE) ## Go unit and integration tests (fuzz seed corpora included)
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) $(GO) test -count=1 ./...
 
 .PHONY: moto
 moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)
@@ -63,8 +67,20 @@ bench: ## run the benchmarks recorded in docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem ./lambda/...
 
 .PHONY: run
-run: ## run the service locally on the AWS emulator (arrives with the vending service)
-	@echo "make run arrives with the vending service (issue #3); today: make build && bin/sentinel-tvm policy --help"; exit 2
+run: $(CLI) $(MOTO_SERVER) ## run the service locally on the moto AWS emulator (Ctrl-C stops it)
+	CLI=$(CLI) MOTO_SERVER=$(MOTO_SERVER) scripts/run-local.sh
+
+.PHONY: rie
+rie: $(RIE) ## install the Lambda Runtime Interface Emulator into $(CACHE)
+
+$(RIE):
+	GOBIN=$(dir $@) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+.PHONY: bootstrap
+bootstrap: ## build the Lambda bootstrap for arm64 and amd64 into dist/
+	for arch in arm64 amd64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -ldflags='-s -w' -o dist/$$arch/bootstrap ./lambda/cmd/tvm; \
+	done
 
 .PHONY: clean
 clean: ## remove build outputs (the tool cache in $(CACHE) stays)

@@ -35,12 +35,15 @@ var Version = "dev"
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := &cobra.Command{
+	root := withUsageGroups(&cobra.Command{
 		Use:           "sentinel-tvm",
 		Short:         "Sentinel TVM: vend short-lived AWS credentials only when an HCL policy allows it",
 		Version:       Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+	})
+	if args == nil {
+		args = []string{} // cobra reads os.Args for nil; Main's arguments are the only input
 	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -81,9 +84,22 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 func withUsageGroups(c *cobra.Command) *cobra.Command {
 	c.Args = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+			hint := ""
+			if cmd.SuggestionsMinimumDistance <= 0 {
+				cmd.SuggestionsMinimumDistance = 2 // cobra's default, which SuggestionsFor does not apply
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				hint = fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return usagef("unknown command %q for %q%s", args[0], cmd.CommandPath(), hint)
 		}
-		return usagef("%s needs a subcommand", cmd.CommandPath())
+		var names []string
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() && sub.Name() != "help" && sub.Name() != "completion" {
+				names = append(names, sub.Name())
+			}
+		}
+		return usagef("%s needs a subcommand: %s", cmd.CommandPath(), strings.Join(names, ", "))
 	}
 	c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Args(cmd, args) }
 	return c

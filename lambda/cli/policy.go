@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -221,8 +222,15 @@ func explainCommand() *cobra.Command {
 max_duration); --approved pretends an approved, unused approval exists.`,
 		Args: exactArgs("DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if principalARN == "" || profile == "" {
-				return usagef("explain needs --principal and --profile")
+			var missing []string
+			if principalARN == "" {
+				missing = append(missing, "--principal ARN")
+			}
+			if profile == "" {
+				missing = append(missing, "--profile NAME")
+			}
+			if len(missing) > 0 {
+				return usagef("explain needs %s", strings.Join(missing, " and "))
 			}
 			srcs, err := readPolicy(args[0], false)
 			if err != nil {

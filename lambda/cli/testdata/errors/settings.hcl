@@ -1,0 +1,3 @@
+settings {
+  max_duration = "2h"
+}

@@ -1,0 +1,11 @@
+test "developer reads" {
+  principal = "arn:aws:sts::111122223333:assumed-role/dev-alice/alice"
+  profile   = "dev-read"
+  expect    = "allow"
+}
+
+test "ops read too" {
+  principal = "arn:aws:sts::111122223333:assumed-role/ops/bob"
+  profile   = "dev-read"
+  expect    = "allow"
+}

@@ -1,0 +1,12 @@
+profile "dev-read" {
+  role_arn    = "arn:aws:iam::111122223333:role/sentinel/dev-read"
+  description = "Read-only development access"
+}
+
+rule "devs-read" {
+  effect       = "allow"
+  profiles     = ["dev-*"]
+  principals   = ["arn:aws:iam::111122223333:role/dev-*"]
+  max_duration = "30m"
+  reason       = "Developers read development"
+}

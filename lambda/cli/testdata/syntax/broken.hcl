@@ -1,0 +1,4 @@
+rule "devs-write" {
+  effect = "allow"
+  profiles = ["dev-*"
+}

@@ -462,13 +462,11 @@ func TestWriteCredentialsFile(t *testing.T) {
 	want := `# Emulator credentials written by ` + "`sentinel-tvm dev`" + `; they work against the local
 # service and the AWS emulator only.
 
-# arn:aws:sts::111122223333:assumed-role/dev/alice
 [alice]
 aws_access_key_id = ASIAX
 aws_secret_access_key = s1
 aws_session_token = t1
 
-# arn:aws:iam::111122223333:user/bob
 [bob]
 aws_access_key_id = AKIAX
 aws_secret_access_key = s2

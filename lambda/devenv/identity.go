@@ -126,7 +126,7 @@ func WriteCredentialsFile(path string, ids []Issued) error {
 	var b bytes.Buffer
 	b.WriteString("# Emulator credentials written by `sentinel-tvm dev`; they work against the local\n# service and the AWS emulator only.\n")
 	for _, id := range ids {
-		fmt.Fprintf(&b, "\n# %s\n[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", id.CallerARN, id.Name, id.AccessKeyID, id.SecretAccessKey)
+		fmt.Fprintf(&b, "\n[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", id.Name, id.AccessKeyID, id.SecretAccessKey)
 		if id.SessionToken != "" {
 			fmt.Fprintf(&b, "aws_session_token = %s\n", id.SessionToken)
 		}

@@ -51,6 +51,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.AddCommand(policyCommand())
+	root.AddCommand(devCommand())
 
 	cmd, err := root.ExecuteC()
 	var ue usageError

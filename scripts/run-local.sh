@@ -31,19 +31,29 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-# Dev identities: who you can be against the local service.
+# Dev identities: who you can be against the local service, and what the
+# example policy (policies/) lets each of them do.
 identities=(
+  erin=arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Engineering_0123abcd/erin@example.com
   alice=arn:aws:sts::111122223333:assumed-role/engineer-dev/alice
   bob=arn:aws:sts::111122223333:assumed-role/sre-platform/bob
   carol=arn:aws:sts::111122223333:assumed-role/sre-oncall-primary/carol
   dana=arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Security_0123abcd/dana@example.com
-  ci=arn:aws:sts::111122223333:assumed-role/ci-runner-payments/build-1
+  eve=arn:aws:sts::111122223333:assumed-role/contractor-ops/eve
+)
+notes=(
+  "erin   prod-readonly (SSO engineer, up to 20m)"
+  "alice  analytics-readonly (weekdays 08:00-18:00 Europe/Berlin)"
+  "bob    prod-admin needs an approval (approver: dana)"
+  "carol  prod-* through break-glass (on-call)"
+  "dana   approves prod-admin requests"
+  "eve    contractor: denied on prod-*"
 )
 args=()
 for id in "${identities[@]}"; do args+=(--identity "$id"); done
 
 "$cli" dev --policies "$policies" --listen "127.0.0.1:$port" --region "$region" \
-  --aws-endpoint "http://127.0.0.1:$moto_port" --credentials-file "$creds" "${args[@]}" \
+  --aws-endpoint "http://127.0.0.1:$moto_port" --credentials-file "$creds" --org-id o-a1b2c3d4e5 "${args[@]}" \
   > >(tee "$state/dev.log") 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do
@@ -55,15 +65,15 @@ grep -q "listening on" "$state/dev.log" || { echo "sentinel-tvm dev did not star
 cat <<MSG
 
 Sentinel TVM is running at http://127.0.0.1:$port (AWS emulator at http://127.0.0.1:$moto_port)
-Dev identities (credentials in $creds):
-$(printf '  %s\n' "${identities[@]}")
+Dev identities (credentials in $creds, one [NAME] section each):
+$(printf '  %s\n' "${notes[@]}")
 
 Try it (curl signs with SigV4 for API Gateway's execute-api service):
 
-  eval "\$(awk -v p=alice -F' = ' '/^\\[/{s=(\$0=="["p"]")} s&&/aws_/{print "export " toupper(\$1) "=" \$2}' $creds)"
+  eval "\$(awk -v p=erin -F' = ' '/^\\[/{s=(\$0=="["p"]")} s&&/aws_/{print "export " toupper(\$1) "=" \$2}' $creds)"
   curl -s --aws-sigv4 "aws:amz:$region:execute-api" --user "\$AWS_ACCESS_KEY_ID:\$AWS_SECRET_ACCESS_KEY" \\
        -H "x-amz-security-token: \$AWS_SESSION_TOKEN" -H 'content-type: application/json' \\
-       -d '{"profile": "analytics-readonly"}' http://127.0.0.1:$port/v1/credentials
+       -d '{"profile": "prod-readonly"}' http://127.0.0.1:$port/v1/credentials
 
 Press Ctrl-C to stop.
 MSG

@@ -31,9 +31,13 @@ type devOptions struct {
 	identities      []string
 	credentialsFile string
 	region          string
+	orgID           string
 }
 
-var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+var (
+	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	orgIDRE  = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+)
 
 func devCommand() *cobra.Command {
 	var o devOptions
@@ -81,6 +85,7 @@ or an IAM user (arn:aws:iam::ACCOUNT:user/NAME).`,
 	f.StringArrayVar(&o.identities, "identity", nil, "a dev identity NAME=CALLER_ARN (repeatable, at least one)")
 	f.StringVar(&o.credentialsFile, "credentials-file", "", "where to write the identities' credentials (required)")
 	f.StringVar(&o.region, "region", devenv.DefaultRegion, "the region of the emulated API and resources")
+	f.StringVar(&o.orgID, "org-id", "", "the organization ID of every dev identity (principalOrgId), e.g. o-a1b2c3d4e5")
 	return cmd
 }
 
@@ -101,6 +106,9 @@ func (o devOptions) check() ([]devenv.Identity, error) {
 	}
 	if u, err := url.Parse(o.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usagef("--aws-endpoint %q is not an http(s) URL", o.endpoint)
+	}
+	if o.orgID != "" && !orgIDRE.MatchString(o.orgID) {
+		return nil, usagef("--org-id %q is not an organization ID such as o-a1b2c3d4e5", o.orgID)
 	}
 	if !regionRE.MatchString(o.region) {
 		return nil, usagef("--region %q is not a region name such as us-east-1", o.region)
@@ -138,6 +146,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		Compiled:        compiled,
 		Identities:      ids,
 		CredentialsFile: o.credentialsFile,
+		OrgID:           o.orgID,
 	})
 	cancel()
 	if err != nil {

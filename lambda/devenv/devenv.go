@@ -92,6 +92,9 @@ type Options struct {
 	ParameterName   string // default DefaultParameterName
 	RoleName        string // the TVM's execution role; default DefaultRoleName
 	CredentialsFile string // written when set (mode 0600)
+	// OrgID, when set, is every identity's organization (principalOrgId in
+	// the request context), as for callers of one AWS organization.
+	OrgID string
 }
 
 // Env is a provisioned environment.
@@ -210,11 +213,12 @@ func Provision(ctx context.Context, o Options) (*Env, error) {
 		env.Identities = append(env.Identities, is)
 		env.Credentials[is.AccessKeyID] = gateway.Credential{
 			Identity: gateway.Identity{
-				UserARN:   is.CallerARN,
-				AccountID: is.AccountID,
-				Caller:    is.UserID,
-				User:      is.UserID,
-				AccessKey: is.AccessKeyID,
+				UserARN:        is.CallerARN,
+				AccountID:      is.AccountID,
+				Caller:         is.UserID,
+				User:           is.UserID,
+				AccessKey:      is.AccessKeyID,
+				PrincipalOrgID: o.OrgID,
 			},
 			SecretAccessKey: is.SecretAccessKey,
 			SessionToken:    is.SessionToken,

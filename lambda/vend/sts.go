@@ -54,7 +54,13 @@ func assumeRoleInput(d policy.Decision, preq *policy.Request, scope policy.Scope
 		prefix = sourceIdentityBreakGlass
 	}
 	short := sessionID[:12]
-	sourceIdentity := prefix + stsName(pr.Name, 64-len(prefix)-1-len(short)) + "." + short
+	// The trusted user when there is one (an SSO user name), else the
+	// principal's name: never an untrusted session name.
+	who := pr.User
+	if who == "" {
+		who = pr.Name
+	}
+	sourceIdentity := prefix + stsName(who, 64-len(prefix)-1-len(short)) + "." + short
 	callerName := pr.SessionName
 	if callerName == "" {
 		callerName = pr.Name

@@ -177,10 +177,10 @@ type condState struct {
 
 func (r *rule) matches(req *Request, cond *condState) bool {
 	fail := r.effect == Deny // what a check that cannot be evaluated counts as
-	if !matchAny(r.Principals, req.Principal.ARN) {
+	if !r.principals.match(req.Principal.ARN) {
 		return false
 	}
-	if len(r.Users) > 0 && (req.Principal.User == "" || !matchAny(r.Users, req.Principal.User)) {
+	if len(r.users) > 0 && (req.Principal.User == "" || !r.users.match(req.Principal.User)) {
 		return false
 	}
 	if len(r.Accounts) > 0 && !contains(r.Accounts, req.Principal.AccountID) {

@@ -800,6 +800,10 @@ func TestMatchGlob(t *testing.T) {
 		if got := matchGlob(tt.pattern, tt.s); got != tt.want {
 			t.Errorf("matchGlob(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
 		}
+		g := newGlob(tt.pattern)
+		if got := g.match(tt.s); got != tt.want {
+			t.Errorf("newGlob(%q).match(%q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 package policy
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // matchGlob reports whether s matches the IAM-style pattern: '*' matches any
 // run of characters (including '/' and ':'), '?' exactly one character, and
@@ -33,8 +36,20 @@ func matchGlob(pattern, s string) bool {
 		if starP < 0 {
 			return false
 		}
-		// Let the last star absorb one more character and retry.
+		// Let the last star absorb one more character and retry; when a
+		// literal follows the star, skip straight to its next occurrence
+		// (a byte that is not a UTF-8 continuation byte always starts a
+		// character, so no character boundary is skipped).
 		starI += runeLen(s[starI:])
+		if starP+1 < len(pattern) {
+			if c := pattern[starP+1]; c != '*' && c != '?' && (c < 0x80 || c >= 0xC0) {
+				k := strings.IndexByte(s[starI:], c)
+				if k < 0 {
+					return false
+				}
+				starI += k
+			}
+		}
 		p, i = starP+1, starI
 	}
 	for p < len(pattern) && pattern[p] == '*' {
@@ -115,4 +130,59 @@ func globsCover(outer, inner []string) bool {
 		}
 	}
 	return true
+}
+
+// glob is a pattern prepared for matching many strings: its literal prefix
+// and suffix reject most strings that do not match with two memory
+// compares, before matchGlob walks what lies between. It matches exactly
+// what matchGlob(pattern, s) matches.
+type glob struct {
+	pattern string
+	prefix  string // the literal run before the first wildcard
+	suffix  string // the literal run after the last wildcard
+	exact   bool   // no wildcard at all
+}
+
+func newGlob(pattern string) glob {
+	first := strings.IndexAny(pattern, "*?")
+	if first < 0 {
+		return glob{pattern: pattern, prefix: pattern, exact: true}
+	}
+	last := strings.LastIndexAny(pattern, "*?")
+	return glob{pattern: pattern, prefix: pattern[:first], suffix: pattern[last+1:]}
+}
+
+func (g *glob) match(s string) bool {
+	if g.exact {
+		return s == g.pattern
+	}
+	if !strings.HasPrefix(s, g.prefix) || !strings.HasSuffix(s, g.suffix) {
+		return false
+	}
+	// The prefix is literal, so the walk resumes after it in both strings.
+	return matchGlob(g.pattern[len(g.prefix):], s[len(g.prefix):])
+}
+
+// globs is a list of prepared patterns.
+type globs []glob
+
+func newGlobs(patterns []string) globs {
+	if len(patterns) == 0 {
+		return nil
+	}
+	l := make(globs, len(patterns))
+	for i, p := range patterns {
+		l[i] = newGlob(p)
+	}
+	return l
+}
+
+// match reports whether s matches at least one of the patterns.
+func (l globs) match(s string) bool {
+	for i := range l {
+		if l[i].match(s) {
+			return true
+		}
+	}
+	return false
 }

@@ -51,12 +51,17 @@ type profile struct {
 }
 
 type rule struct {
+	// What Evaluate reads for every rule of a profile comes first, so that
+	// it shares a cache line: most rules are rejected on these alone.
+	effect     Effect
+	maxDur     time.Duration
+	principals globs // Principals, prepared
+	users      globs // Users, prepared
+
 	BundleRule
-	effect    Effect
 	prefixes  []netip.Prefix
 	condition hclsyntax.Expression
 	schedule  *schedule
-	maxDur    time.Duration
 	reason    string
 	// approvedReason explains an allow through an approval of this rule.
 	approvedReason string
@@ -194,7 +199,8 @@ var weekdays = map[string]time.Weekday{
 }
 
 func loadRule(br BundleRule) (*rule, error) {
-	r := &rule{BundleRule: br, effect: Effect(br.Effect), maxDur: time.Duration(br.MaxDuration) * time.Second}
+	r := &rule{BundleRule: br, effect: Effect(br.Effect), maxDur: time.Duration(br.MaxDuration) * time.Second,
+		principals: newGlobs(br.Principals), users: newGlobs(br.Users)}
 	switch r.effect {
 	case Allow, Deny, RequireApproval:
 	default:

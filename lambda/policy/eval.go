@@ -102,13 +102,13 @@ func (p *Policy) Evaluate(req *Request) Decision {
 	case approval != nil && activeGrant(req.Approval, req.Time):
 		return p.allow(prof, req, approval.Name, approval.approvedReason, ViaApproval, approval.maxDur, req.Approval)
 	case approval != nil && bg != nil:
-		return p.allow(prof, req, bg.Name, bg.reason, ViaBreakGlass, 0, req.BreakGlass)
+		return p.allow(prof, req, bg.Name, bg.reason, ViaBreakGlass, bg.maxDur, req.BreakGlass)
 	case approval != nil:
 		return Decision{Effect: RequireApproval, Rule: approval.Name, Reason: approval.reason, Profile: prof.Name, RoleARN: prof.RoleARN}
 	case allow != nil:
 		return p.allow(prof, req, allow.Name, allow.reason, ViaPolicy, allow.maxDur, nil)
 	case bg != nil:
-		return p.allow(prof, req, bg.Name, bg.reason, ViaBreakGlass, 0, req.BreakGlass)
+		return p.allow(prof, req, bg.Name, bg.reason, ViaBreakGlass, bg.maxDur, req.BreakGlass)
 	}
 	return Decision{Effect: Deny, Rule: DefaultDeny, Reason: ReasonDefaultDeny, Profile: prof.Name, RoleARN: prof.RoleARN}
 }

@@ -95,8 +95,31 @@ func (d *Dynamo) rateUpdate(rk RateKey, limit int, window time.Duration, now tim
 }
 
 // Vend implements Sessions: one TransactWriteItems holding the rate-limit
-// update and the conditional put of the session.
+// update, the conditional put of the session and a condition check on the
+// person's re-vending block for the profile.
 func (d *Dynamo) Vend(ctx context.Context, rk RateKey, limit int, window time.Duration, s SessionRecord) error {
+	return d.vend(ctx, rk, limit, window, s, false)
+}
+
+// VendApproved implements Sessions: Vend's transaction plus the update of
+// the approval, approved and unexpired -> used. No read first: the
+// condition is the check.
+func (d *Dynamo) VendApproved(ctx context.Context, rk RateKey, limit int, window time.Duration, s SessionRecord) error {
+	if err := checkVendApproved(s); err != nil {
+		return err
+	}
+	return d.vend(ctx, rk, limit, window, s, true)
+}
+
+// Positions in the vend transaction.
+const (
+	vendRate = iota
+	vendSession
+	vendBlock
+	vendApproval
+)
+
+func (d *Dynamo) vend(ctx context.Context, rk RateKey, limit int, window time.Duration, s SessionRecord, useApproval bool) error {
 	if err := checkRate(limit, window); err != nil {
 		return err
 	}
@@ -105,22 +128,52 @@ func (d *Dynamo) Vend(ctx context.Context, rk RateKey, limit int, window time.Du
 		return err
 	}
 	now := d.opt.now()
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: d.rateUpdate(rk, limit, window, now)},
-		{Put: &types.Put{
+	items := []types.TransactWriteItem{
+		vendRate: {Update: d.rateUpdate(rk, limit, window, now)},
+		vendSession: {Put: &types.Put{
 			TableName:                aws.String(d.table),
 			Item:                     marshal(s.item(d.opt.Retention)),
 			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 			ExpressionAttributeNames: only("#pk"),
 		}},
-	}}
-	_, err = d.transact(ctx, "vend", in)
+		vendBlock: {ConditionCheck: &types.ConditionCheck{
+			TableName:                           aws.String(d.table),
+			Key:                                 blockKey(s.Principal, s.User, s.Profile).av(),
+			ConditionExpression:                 aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
+			ExpressionAttributeNames:            only("#pk", "#exp"),
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":now": num(now.Unix())},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+	}
+	if useApproval {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(d.table),
+			Key:       approvalKey(s.ApprovalID).av(),
+			UpdateExpression: aws.String("SET #status = :used, used_at = :now, used_by_session = :sid, " +
+				AttrGSI2PK + " = :usedpk ADD #version :one"),
+			ConditionExpression:      aws.String("attribute_exists(#pk) AND #status = :approved AND #exp > :now"),
+			ExpressionAttributeNames: only("#pk", "#status", "#exp", "#version"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":used": str(string(ApprovalUsed)), ":approved": str(string(ApprovalApproved)),
+				":now": num(now.Unix()), ":sid": str(s.ID), ":usedpk": str(approvalStatusPK(ApprovalUsed)), ":one": num(1),
+			},
+		}})
+	}
+	_, err = d.transact(ctx, "vend", &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var c *cancelled
 	if errors.As(err, &c) {
 		switch {
-		case c.failed(0):
+		case c.failed(vendBlock):
+			var b blockItem
+			if item := c.reasons[vendBlock].Item; len(item) > 0 {
+				_ = attributevalue.UnmarshalMap(item, &b)
+			}
+			return &BlockedError{Until: fromEpoch(b.Until)}
+		case useApproval && c.failed(vendApproval):
+			return fmt.Errorf("%w: approval %s is not approved, or expired, or used", ErrConflict, s.ApprovalID)
+		case c.failed(vendRate):
 			return rateLimited(now, limit, window)
-		case c.failed(1):
+		case c.failed(vendSession):
 			return fmt.Errorf("%w: %s", ErrSessionExists, s.ID)
 		}
 		return unavailable("vend", err)
@@ -164,11 +217,11 @@ func (d *Dynamo) MarkSessionFailed(ctx context.Context, id, reason string) error
 func (d *Dynamo) RevokeSession(ctx context.Context, id string, r Revocation) (SessionRecord, error) {
 	now := d.opt.now()
 	s, err := d.updateSession(ctx, "revoke session", id,
-		"SET #status = :revoked, revoked_at = :now, revoked_by = :by, revoke_reason = :reason",
+		"SET #status = :revoked, revoked_at = :now, revoked_by = :by, revoke_reason = :reason, revoke_enforcement = :enf",
 		"attribute_exists(#pk) AND #status = :active AND #exp > :now",
 		map[string]types.AttributeValue{
 			":revoked": str(string(SessionRevoked)), ":active": str(string(SessionActive)),
-			":now": num(now.Unix()), ":by": str(r.By), ":reason": str(r.Reason),
+			":now": num(now.Unix()), ":by": str(r.By), ":reason": str(r.Reason), ":enf": str(r.Enforcement),
 		},
 		"#pk", "#status", "#exp")
 	return s.at(now), err
@@ -517,6 +570,43 @@ func (d *Dynamo) GetIdempotency(ctx context.Context, principal, user, k string) 
 		return IdempotencyRecord{}, fmt.Errorf("%w: idempotency key %q", ErrNotFound, k)
 	}
 	return r, nil
+}
+
+// BlockVending implements Blocks: a put unless a block that ends later is
+// in force.
+func (d *Dynamo) BlockVending(ctx context.Context, b Block) error {
+	b, err := newBlock(b, d.opt.now())
+	if err != nil {
+		return err
+	}
+	_, err = d.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(d.table),
+		Item:                      marshal(b.item()),
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp < :until"),
+		ExpressionAttributeNames:  only("#pk", "#exp"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":until": num(b.Until.Unix())},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf): // a longer block stands
+		return nil
+	case err != nil:
+		return unavailable("block vending", err)
+	}
+	return nil
+}
+
+// GetBlock implements Blocks.
+func (d *Dynamo) GetBlock(ctx context.Context, principal, user, profile string) (Block, error) {
+	var it blockItem
+	if err := d.get(ctx, "get block", blockKey(principal, user, profile), &it); err != nil {
+		return Block{}, err
+	}
+	b := it.record()
+	if !b.Until.After(d.opt.now()) {
+		return Block{}, fmt.Errorf("%w: block for %s", ErrNotFound, profile)
+	}
+	return b, nil
 }
 
 // get reads one item with a strongly consistent read.

@@ -55,6 +55,7 @@ type sessionItem struct {
 	RevokedAt      int64  `dynamodbav:"revoked_at,omitempty"`
 	RevokedBy      string `dynamodbav:"revoked_by,omitempty"`
 	RevokeReason   string `dynamodbav:"revoke_reason,omitempty"`
+	Enforcement    string `dynamodbav:"revoke_enforcement,omitempty"`
 }
 
 func (s SessionRecord) item(retention time.Duration) sessionItem {
@@ -74,6 +75,7 @@ func (s SessionRecord) item(retention time.Duration) sessionItem {
 		IssuedAt: epoch(s.IssuedAt), ExpiresAt: epoch(s.ExpiresAt), Status: string(s.Status),
 		FailureReason: s.FailureReason,
 		RevokedAt:     epoch(s.RevokedAt), RevokedBy: s.RevokedBy, RevokeReason: s.RevokeReason,
+		Enforcement: s.RevokeEnforcement,
 	}
 }
 
@@ -86,6 +88,7 @@ func (it sessionItem) record() SessionRecord {
 		IssuedAt: fromEpoch(it.IssuedAt), ExpiresAt: fromEpoch(it.ExpiresAt), Status: SessionStatus(it.Status),
 		FailureReason: it.FailureReason,
 		RevokedAt:     fromEpoch(it.RevokedAt), RevokedBy: it.RevokedBy, RevokeReason: it.RevokeReason,
+		RevokeEnforcement: it.Enforcement,
 	}
 }
 
@@ -243,5 +246,34 @@ func (it idemItem) record() IdempotencyRecord {
 	return IdempotencyRecord{
 		Principal: it.Principal, User: it.User, Key: it.Key, RequestHash: it.RequestHash,
 		StatusCode: it.StatusCode, Body: it.Body, CreatedAt: fromEpoch(it.CreatedAt), ExpiresAt: fromEpoch(it.ExpiresAt),
+	}
+}
+
+// blockItem is a re-vending block: one per person and profile.
+type blockItem struct {
+	itemKeys
+	Principal string `dynamodbav:"principal"`
+	User      string `dynamodbav:"user,omitempty"`
+	Profile   string `dynamodbav:"profile"`
+	Until     int64  `dynamodbav:"expires_at"`
+	By        string `dynamodbav:"blocked_by,omitempty"`
+	Reason    string `dynamodbav:"reason,omitempty"`
+	SessionID string `dynamodbav:"session_id,omitempty"`
+	CreatedAt int64  `dynamodbav:"created_at"`
+}
+
+func (b Block) item() blockItem {
+	k := blockKey(b.Principal, b.User, b.Profile)
+	return blockItem{
+		itemKeys:  itemKeys{PK: k.pk, SK: k.sk, TTL: b.Until.Unix(), Kind: kindBlock},
+		Principal: b.Principal, User: b.User, Profile: b.Profile, Until: epoch(b.Until),
+		By: b.By, Reason: b.Reason, SessionID: b.SessionID, CreatedAt: epoch(b.CreatedAt),
+	}
+}
+
+func (it blockItem) record() Block {
+	return Block{
+		Principal: it.Principal, User: it.User, Profile: it.Profile, Until: fromEpoch(it.Until),
+		By: it.By, Reason: it.Reason, SessionID: it.SessionID, CreatedAt: fromEpoch(it.CreatedAt),
 	}
 }

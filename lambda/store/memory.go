@@ -22,6 +22,7 @@ type Memory struct {
 	activeBG    map[key]string // activeBGKey -> event ID
 	rates       map[key]int
 	idempotency map[key]IdempotencyRecord
+	blocks      map[key]Block
 }
 
 var _ Store = (*Memory)(nil)
@@ -37,11 +38,24 @@ func NewMemory(opt Options) *Memory {
 		activeBG:    map[key]string{},
 		rates:       map[key]int{},
 		idempotency: map[key]IdempotencyRecord{},
+		blocks:      map[key]Block{},
 	}
 }
 
 // Vend implements Sessions.
 func (m *Memory) Vend(ctx context.Context, rk RateKey, limit int, window time.Duration, s SessionRecord) error {
+	return m.vend(rk, limit, window, s, false)
+}
+
+// VendApproved implements Sessions.
+func (m *Memory) VendApproved(ctx context.Context, rk RateKey, limit int, window time.Duration, s SessionRecord) error {
+	if err := checkVendApproved(s); err != nil {
+		return err
+	}
+	return m.vend(rk, limit, window, s, true)
+}
+
+func (m *Memory) vend(rk RateKey, limit int, window time.Duration, s SessionRecord, useApproval bool) error {
 	if err := checkRate(limit, window); err != nil {
 		return err
 	}
@@ -52,6 +66,9 @@ func (m *Memory) Vend(ctx context.Context, rk RateKey, limit int, window time.Du
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.opt.now()
+	if b, ok := m.blocks[blockKey(s.Principal, s.User, s.Profile)]; ok && b.Until.After(now) {
+		return &BlockedError{Until: b.Until}
+	}
 	start, _ := rateWindow(now, window)
 	k := rateKey(rk, window, start)
 	if m.rates[k] >= limit {
@@ -60,8 +77,23 @@ func (m *Memory) Vend(ctx context.Context, rk RateKey, limit int, window time.Du
 	if _, ok := m.sessions[s.ID]; ok {
 		return fmt.Errorf("%w: %s", ErrSessionExists, s.ID)
 	}
+	var used ApprovalRequest
+	if useApproval {
+		a, ok := m.approvals[s.ApprovalID]
+		if !ok {
+			return fmt.Errorf("%w: approval %s", ErrConflict, s.ApprovalID)
+		}
+		a = a.clone()
+		if err := markUsed(s.ID)(&a, now); err != nil {
+			return err
+		}
+		used = a
+	}
 	m.rates[k]++
 	m.sessions[s.ID] = s
+	if useApproval {
+		m.approvals[used.ID] = used
+	}
 	return nil
 }
 
@@ -148,6 +180,7 @@ func (m *Memory) RevokeSession(ctx context.Context, id string, r Revocation) (Se
 		return SessionRecord{}, fmt.Errorf("%w: session %s is %s", ErrConflict, id, s.at(now).Status)
 	}
 	s.Status, s.RevokedAt, s.RevokedBy, s.RevokeReason = SessionRevoked, now, r.By, r.Reason
+	s.RevokeEnforcement = r.Enforcement
 	m.sessions[id] = s
 	return s, nil
 }
@@ -342,6 +375,33 @@ func (m *Memory) GetIdempotency(ctx context.Context, principal, user, k string) 
 	}
 	r.Body = slices.Clone(r.Body)
 	return r, nil
+}
+
+// BlockVending implements Blocks.
+func (m *Memory) BlockVending(ctx context.Context, b Block) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, err := newBlock(b, m.opt.now())
+	if err != nil {
+		return err
+	}
+	k := blockKey(b.Principal, b.User, b.Profile)
+	if prev, ok := m.blocks[k]; ok && !prev.Until.Before(b.Until) {
+		return nil
+	}
+	m.blocks[k] = b
+	return nil
+}
+
+// GetBlock implements Blocks.
+func (m *Memory) GetBlock(ctx context.Context, principal, user, profile string) (Block, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.blocks[blockKey(principal, user, profile)]
+	if !ok || !b.Until.After(m.opt.now()) {
+		return Block{}, fmt.Errorf("%w: block for %s", ErrNotFound, profile)
+	}
+	return b, nil
 }
 
 // newestFirst sorts by sort key, descending, and keeps at most limit.

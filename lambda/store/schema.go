@@ -97,6 +97,7 @@ const (
 	kindPending    = "PENDING"  // pointer to a person's pending approval for a profile
 	kindActiveBG   = "BGACTIVE" // lock: a person's active break-glass event for a profile
 	kindIdem       = "IDEMPOTENCY"
+	kindBlock      = "BLOCK" // a person's re-vending block for a profile
 )
 
 // key is an item's primary key.
@@ -110,6 +111,9 @@ func pendingKey(principal, user, profile string) key {
 }
 func activeBGKey(principal, user, profile string) key {
 	return key{kindActiveBG + "#" + Identity(principal, user), profile}
+}
+func blockKey(principal, user, profile string) key {
+	return key{kindBlock + "#" + Identity(principal, user), profile}
 }
 func rateKey(k RateKey, window time.Duration, start time.Time) key {
 	return key{kindRate + "#" + string(k), strconv.FormatInt(int64(window/time.Second), 10) + "#" + strconv.FormatInt(start.Unix(), 10)}

@@ -31,6 +31,10 @@ var (
 	ErrSessionExists = errors.New("store: session ID already exists")
 	// ErrRateLimited: the caller's rate-limit window is full.
 	ErrRateLimited = errors.New("store: rate limited")
+	// ErrBlocked: Vend met a re-vending block on the person and profile
+	// (set when a session was revoked with a block). A *BlockedError also
+	// matches it and carries the block's end.
+	ErrBlocked = errors.New("store: vending is blocked")
 	// ErrUnavailable wraps failures of the table itself (AWS errors,
 	// throttling, transaction conflicts that outlasted retries): callers
 	// answer 503. The AWS error stays in the chain for errors.As.
@@ -51,12 +55,25 @@ func (e *RateLimitedError) Error() string {
 // Is makes errors.Is(err, ErrRateLimited) true.
 func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
 
+// BlockedError reports a re-vending block in force.
+type BlockedError struct {
+	Until time.Time
+}
+
+func (e *BlockedError) Error() string {
+	return "store: vending is blocked until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Is makes errors.Is(err, ErrBlocked) true.
+func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
+
 // Store is the whole data layer.
 type Store interface {
 	Sessions
 	Approvals
 	BreakGlass
 	Idempotency
+	Blocks
 }
 
 // RateKey names one rate-limit counter, e.g. a principal's identity.
@@ -67,8 +84,15 @@ type Sessions interface {
 	// Vend records s and counts one request against key in a single
 	// transaction: at most limit requests per fixed window. It fails with
 	// a *RateLimitedError when the window is full and ErrSessionExists when
-	// s.ID is taken; then nothing is written.
+	// s.ID is taken; then nothing is written. A re-vending block on the
+	// session's person and profile (see Blocks) is checked in the same
+	// transaction: a *BlockedError, and nothing written.
 	Vend(ctx context.Context, key RateKey, limit int, window time.Duration, s SessionRecord) error
+	// VendApproved is Vend that also consumes the approval s.ApprovalID
+	// (approved and unexpired -> used, by this session) in the same
+	// transaction: ErrConflict when the approval is not usable, and then
+	// nothing is written. It saves MarkApprovalUsed's read and write.
+	VendApproved(ctx context.Context, key RateKey, limit int, window time.Duration, s SessionRecord) error
 	// CountRequest counts a request that vends nothing (a denied one)
 	// against key, failing with a *RateLimitedError when the window is full.
 	CountRequest(ctx context.Context, key RateKey, limit int, window time.Duration) error
@@ -81,7 +105,8 @@ type Sessions interface {
 	ListSessionsByPrincipal(ctx context.Context, principal, user string, f SessionFilter) ([]SessionRecord, error)
 	// ListSessions lists every caller's sessions, newest first (operators).
 	ListSessions(ctx context.Context, f SessionFilter) ([]SessionRecord, error)
-	// RevokeSession moves an active, unexpired session to revoked.
+	// RevokeSession moves an active, unexpired session to revoked,
+	// recording r (and r.Enforcement, what enforces it in IAM).
 	// ErrConflict if it is not active.
 	RevokeSession(ctx context.Context, id string, r Revocation) (SessionRecord, error)
 }
@@ -117,6 +142,29 @@ type BreakGlass interface {
 	ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error)
 	// CloseBreakGlass closes an active event. ErrConflict if not active.
 	CloseBreakGlass(ctx context.Context, id, by, comment string) (BreakGlassEvent, error)
+}
+
+// Blocks keeps re-vending blocks: after a revocation with a block, Vend
+// refuses the person and profile until the block ends.
+type Blocks interface {
+	// BlockVending stores b unless a block that ends later is in force
+	// for the same person and profile (then it is kept, and nil returned).
+	BlockVending(ctx context.Context, b Block) error
+	// GetBlock returns the block in force for the person and profile, or
+	// ErrNotFound.
+	GetBlock(ctx context.Context, principal, user, profile string) (Block, error)
+}
+
+// Block refuses re-vending for one person and profile until Until.
+type Block struct {
+	Principal string
+	User      string
+	Profile   string
+	Until     time.Time
+	By        string // identity of whoever set it
+	Reason    string
+	SessionID string // the revoked session that caused it
+	CreatedAt time.Time
 }
 
 // Idempotency stores the responses of state-creating requests by their
@@ -161,12 +209,16 @@ type SessionRecord struct {
 	RevokedAt      time.Time
 	RevokedBy      string
 	RevokeReason   string
+	// RevokeEnforcement says what enforces the revocation in IAM:
+	// session_tag or token_issue_time.
+	RevokeEnforcement string
 }
 
 // Revocation says who revoked a session and why.
 type Revocation struct {
-	By     string // identity of the revoker
-	Reason string
+	By          string // identity of the revoker
+	Reason      string
+	Enforcement string // session_tag or token_issue_time
 }
 
 // SessionFilter narrows a session list. Zero values do not filter.

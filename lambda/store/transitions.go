@@ -154,3 +154,25 @@ func closeEvent(e *BreakGlassEvent, by, comment string, now time.Time) error {
 	e.Status, e.ClosedAt, e.ClosedBy, e.CloseComment = BreakGlassClosed, now, by, comment
 	return nil
 }
+
+func newBlock(b Block, now time.Time) (Block, error) {
+	b.Until, b.CreatedAt = stamp(b.Until), stamp(b.CreatedAt)
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = now
+	}
+	switch {
+	case b.Principal == "" || b.Profile == "":
+		return b, invalid("block needs a principal and a profile")
+	case !b.Until.After(now):
+		return b, invalid("block until %s: must be in the future", b.Until.Format(time.RFC3339))
+	}
+	return b, nil
+}
+
+// checkVendApproved checks what VendApproved needs besides Vend's.
+func checkVendApproved(s SessionRecord) error {
+	if s.ApprovalID == "" {
+		return invalid("session %s: VendApproved needs an approval ID", s.ID)
+	}
+	return nil
+}

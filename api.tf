@@ -1,0 +1,229 @@
+# The REST API (regional), defined by api/openapi.yaml: every v1 route with
+# AWS_IAM authorization, proxied to the API function. A resource policy
+# admits only the allowed accounts and organizations (and, optionally,
+# source CIDRs); the stage throttles, logs access as JSON to an encrypted log
+# group, and can trace with X-Ray and sit behind a WAF web ACL.
+
+locals {
+  api_body = templatefile("${path.module}/api/openapi.yaml", {
+    title             = var.name
+    lambda_invoke_arn = aws_lambda_function.api.invoke_arn
+  })
+
+  access_log_format = jsonencode({
+    requestId          = "$context.requestId"
+    extendedRequestId  = "$context.extendedRequestId"
+    requestTime        = "$context.requestTime"
+    httpMethod         = "$context.httpMethod"
+    resourcePath       = "$context.resourcePath"
+    path               = "$context.path"
+    status             = "$context.status"
+    protocol           = "$context.protocol"
+    responseLength     = "$context.responseLength"
+    responseLatency    = "$context.responseLatency"
+    sourceIp           = "$context.identity.sourceIp"
+    userAgent          = "$context.identity.userAgent"
+    accountId          = "$context.identity.accountId"
+    caller             = "$context.identity.caller"
+    userArn            = "$context.identity.userArn"
+    integrationStatus  = "$context.integration.status"
+    integrationLatency = "$context.integration.latency"
+    errorMessage       = "$context.error.message"
+    authorizeError     = "$context.authorize.error"
+    wafResponseCode    = "$context.wafResponseCode"
+  })
+}
+
+data "aws_iam_policy_document" "api_resource" {
+  dynamic "statement" {
+    for_each = length(var.allowed_account_ids) > 0 ? [1] : []
+    content {
+      sid       = "AllowListedAccounts"
+      actions   = ["execute-api:Invoke"]
+      resources = ["execute-api:/*"]
+      principals {
+        type        = "AWS"
+        identifiers = [for id in var.allowed_account_ids : "arn:${local.partition}:iam::${id}:root"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.allowed_org_ids) > 0 ? [1] : []
+    content {
+      sid       = "AllowListedOrganizations"
+      actions   = ["execute-api:Invoke"]
+      resources = ["execute-api:/*"]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:PrincipalOrgID"
+        values   = var.allowed_org_ids
+      }
+    }
+  }
+
+  # Identity policies of the API's own account would otherwise suffice:
+  # deny every principal outside the lists explicitly.
+  statement {
+    sid       = "DenyOutsideAllowList"
+    effect    = "Deny"
+    actions   = ["execute-api:Invoke"]
+    resources = ["execute-api:/*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+    dynamic "condition" {
+      for_each = length(var.allowed_account_ids) > 0 ? [1] : []
+      content {
+        test     = "StringNotEquals"
+        variable = "aws:PrincipalAccount"
+        values   = var.allowed_account_ids
+      }
+    }
+    dynamic "condition" {
+      for_each = length(var.allowed_org_ids) > 0 ? [1] : []
+      content {
+        test     = "StringNotEquals"
+        variable = "aws:PrincipalOrgID"
+        values   = var.allowed_org_ids
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.allowed_source_cidrs) > 0 ? [1] : []
+    content {
+      sid       = "DenyOutsideSourceCidrs"
+      effect    = "Deny"
+      actions   = ["execute-api:Invoke"]
+      resources = ["execute-api:/*"]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "NotIpAddress"
+        variable = "aws:SourceIp"
+        values   = var.allowed_source_cidrs
+      }
+    }
+  }
+}
+
+resource "aws_api_gateway_rest_api" "this" {
+  name        = var.name
+  description = "Sentinel TVM ${var.name}: token vending machine"
+  body        = local.api_body
+  policy      = data.aws_iam_policy_document.api_resource.json
+
+  endpoint_configuration {
+    types = ["REGIONAL"]
+  }
+
+  tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(var.allowed_account_ids) + length(var.allowed_org_ids) > 0
+      error_message = "Set allowed_account_ids and/or allowed_org_ids: the API admits only principals of listed accounts or organizations, and there is no open default."
+    }
+  }
+}
+
+# A new deployment whenever the routes or the resource policy change.
+resource "aws_api_gateway_deployment" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+
+  triggers = {
+    redeployment = sha256(join("\n", [local.api_body, data.aws_iam_policy_document.api_resource.json]))
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_log_group" "access" {
+  name              = local.access_log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+  tags              = local.tags
+}
+
+resource "aws_api_gateway_stage" "this" {
+  rest_api_id          = aws_api_gateway_rest_api.this.id
+  deployment_id        = aws_api_gateway_deployment.this.id
+  stage_name           = var.api.stage_name
+  xray_tracing_enabled = var.api.xray_tracing
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.access.arn
+    format          = local.access_log_format
+  }
+
+  tags = local.tags
+
+  depends_on = [aws_api_gateway_account.this]
+}
+
+resource "aws_api_gateway_method_settings" "all" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  stage_name  = aws_api_gateway_stage.this.stage_name
+  method_path = "*/*"
+
+  settings {
+    metrics_enabled        = true
+    logging_level          = var.api.execution_logging_level
+    data_trace_enabled     = false # request and response bodies hold credentials
+    throttling_rate_limit  = var.api.throttling_rate_limit
+    throttling_burst_limit = var.api.throttling_burst_limit
+  }
+}
+
+resource "aws_wafv2_web_acl_association" "this" {
+  count = var.api.waf_web_acl_arn != null ? 1 : 0
+
+  resource_arn = aws_api_gateway_stage.this.arn
+  web_acl_arn  = var.api.waf_web_acl_arn
+}
+
+# --- The account's API Gateway logging role (optional, account-wide) ----------
+
+data "aws_iam_policy_document" "api_gateway_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["apigateway.${local.dns_suffix}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "api_gateway_cloudwatch" {
+  count = var.create_api_gateway_account ? 1 : 0
+
+  name               = "${var.name}-apigateway-logs"
+  description        = "API Gateway's account-wide CloudWatch Logs role (set by Sentinel TVM ${var.name})"
+  assume_role_policy = data.aws_iam_policy_document.api_gateway_assume.json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "api_gateway_cloudwatch" {
+  count = var.create_api_gateway_account ? 1 : 0
+
+  role       = aws_iam_role.api_gateway_cloudwatch[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+}
+
+resource "aws_api_gateway_account" "this" {
+  count = var.create_api_gateway_account ? 1 : 0
+
+  cloudwatch_role_arn = aws_iam_role.api_gateway_cloudwatch[0].arn
+
+  depends_on = [aws_iam_role_policy_attachment.api_gateway_cloudwatch]
+}

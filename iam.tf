@@ -1,0 +1,137 @@
+# Two functions, two roles (issue #4's decision): the API function vends and
+# holds no IAM write permission; the revoker (the same bootstrap with
+# SENTINEL_FUNCTION=revoker) holds only iam:GetRolePolicy/iam:PutRolePolicy
+# on the vended roles, for their `sentinel-tvm-revocations` inline policy,
+# and only the API function may invoke it. Every grant names this module's
+# resources; sts:* names exactly the roles the compiled policy can vend.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    sid     = "LambdaService"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.${local.dns_suffix}"]
+    }
+  }
+}
+
+# --- The API function ----------------------------------------------------------
+
+resource "aws_iam_role" "api" {
+  name               = "${var.name}-function"
+  description        = "Sentinel TVM ${var.name}: the vending function"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "api" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
+  }
+
+  # store.DynamoAPI: GetItem, PutItem, UpdateItem, DeleteItem, Query and
+  # TransactWriteItems (authorized per item: Put, Update, ConditionCheck).
+  statement {
+    sid       = "Table"
+    actions   = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]
+  }
+
+  # vend.SSMAPI: GetParameter with decryption.
+  statement {
+    sid       = "PolicyParameter"
+    actions   = ["ssm:GetParameter"]
+    resources = [aws_ssm_parameter.policy.arn]
+  }
+
+  # The SecureString and the table are encrypted with the module's key.
+  statement {
+    sid       = "KeyThroughSSMAndDynamoDB"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"]
+    resources = [local.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.kms_via_services
+    }
+  }
+
+  # vend.STSAPI: AssumeRole with Tags and SourceIdentity, only on the roles
+  # the compiled policy names (role_arns of the plan-time compile).
+  dynamic "statement" {
+    for_each = length(local.policy_role_arns) > 0 ? [1] : []
+    content {
+      sid       = "AssumeVendedRoles"
+      actions   = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+      resources = local.policy_role_arns
+    }
+  }
+
+  statement {
+    sid       = "InvokeRevoker"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.revoker.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.lambda.tracing ? [1] : []
+    content {
+      sid       = "XRay"
+      actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      resources = ["*"] # X-Ray has no resource-level permissions
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "api" {
+  name   = "sentinel-tvm"
+  role   = aws_iam_role.api.id
+  policy = data.aws_iam_policy_document.api.json
+}
+
+# --- The revoker ---------------------------------------------------------------
+
+resource "aws_iam_role" "revoker" {
+  name               = "${var.name}-revoker"
+  description        = "Sentinel TVM ${var.name}: writes the sentinel-tvm-revocations inline policy of vended roles"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "revoker" {
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.revoker.arn}:*"]
+  }
+
+  # IAM has no condition key for an inline policy's name: the grant is on
+  # the vended roles, and the revoker's code writes only
+  # sentinel-tvm-revocations.
+  dynamic "statement" {
+    for_each = length(local.policy_role_arns) > 0 ? [1] : []
+    content {
+      sid       = "RevocationPolicy"
+      actions   = ["iam:GetRolePolicy", "iam:PutRolePolicy"]
+      resources = local.policy_role_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.lambda.tracing ? [1] : []
+    content {
+      sid       = "XRay"
+      actions   = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+      resources = ["*"] # X-Ray has no resource-level permissions
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "revoker" {
+  name   = "sentinel-tvm-revoker"
+  role   = aws_iam_role.revoker.id
+  policy = data.aws_iam_policy_document.revoker.json
+}

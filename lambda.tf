@@ -1,0 +1,111 @@
+# The vending function and the revoker: the same bootstrap, provided.al2023.
+# The environment comes from this module's resources only; the contract test
+# checks that every variable set here is one the handler reads
+# (vend.ConfigFromEnv) and that every required one is set.
+
+resource "aws_cloudwatch_log_group" "api" {
+  name              = local.api_log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+  tags              = local.tags
+}
+
+resource "aws_cloudwatch_log_group" "revoker" {
+  name              = local.revoker_log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+  tags              = local.tags
+}
+
+locals {
+  service_version = coalesce(var.service.version, "zip-${substr(local.handler_zip_hash, 0, 12)}")
+}
+
+resource "aws_lambda_function" "api" {
+  function_name                  = local.api_function_name
+  description                    = "Sentinel TVM ${var.name}: evaluates the policy and vends credentials"
+  role                           = aws_iam_role.api.arn
+  runtime                        = "provided.al2023"
+  handler                        = "bootstrap"
+  architectures                  = [var.lambda.architecture]
+  filename                       = local.handler_zip_path
+  source_code_hash               = local.handler_zip_hash
+  memory_size                    = var.lambda.memory_size
+  timeout                        = var.lambda.timeout
+  reserved_concurrent_executions = var.lambda.reserved_concurrency
+
+  environment {
+    variables = {
+      SENTINEL_TABLE_NAME       = aws_dynamodb_table.this.name
+      SENTINEL_POLICY_PARAMETER = aws_ssm_parameter.policy.name
+      SENTINEL_POLICY_SHA256    = local.policy_sha256
+      SENTINEL_POLICY_CACHE_TTL = var.service.policy_cache_ttl
+      SENTINEL_RATE_LIMIT       = tostring(var.service.rate_limit)
+      SENTINEL_RATE_WINDOW      = var.service.rate_window
+      SENTINEL_RATE_PER_PROFILE = tostring(var.service.rate_per_profile)
+      SENTINEL_RETENTION        = var.service.retention
+      SENTINEL_APPROVAL_TTL     = var.service.approval_ttl
+      SENTINEL_APPROVAL_WINDOW  = var.service.approval_window
+      SENTINEL_VERSION          = local.service_version
+      SENTINEL_REVOKER_FUNCTION = aws_lambda_function.revoker.function_name
+    }
+  }
+
+  # Text: the handler's lines are JSON already (slog decisions and
+  # embedded-metric-format records), which CloudWatch parses as they are.
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.api.name
+  }
+
+  tracing_config {
+    mode = var.lambda.tracing ? "Active" : "PassThrough"
+  }
+
+  tags = local.tags
+
+  depends_on = [aws_iam_role_policy.api]
+}
+
+resource "aws_lambda_function" "revoker" {
+  function_name    = local.revoker_function_name
+  description      = "Sentinel TVM ${var.name}: writes revocations into vended roles' inline policy"
+  role             = aws_iam_role.revoker.arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.lambda.architecture]
+  filename         = local.handler_zip_path
+  source_code_hash = local.handler_zip_hash
+  memory_size      = 128
+  timeout          = var.lambda.timeout
+
+  environment {
+    variables = {
+      SENTINEL_FUNCTION = "revoker"
+      SENTINEL_VERSION  = local.service_version
+    }
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.revoker.name
+  }
+
+  tracing_config {
+    mode = var.lambda.tracing ? "Active" : "PassThrough"
+  }
+
+  tags = local.tags
+
+  depends_on = [aws_iam_role_policy.revoker]
+}
+
+# Only the API function invokes the revoker (its role's grant); the API
+# Gateway invokes the API function, only through this API's stage.
+resource "aws_lambda_permission" "api_gateway" {
+  statement_id  = "AllowAPIGatewayInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.api.function_name
+  principal     = "apigateway.${local.dns_suffix}"
+  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/${var.api.stage_name}/*/v1/*"
+}

@@ -1,0 +1,117 @@
+output "api_url" {
+  description = "The API's base URL (the stage's invoke URL): what `sentinel-tvm credentials --url` takes."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
+output "api_id" {
+  description = "ID of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "api_execution_arn" {
+  description = "Execution ARN of the stage, for callers' identity policies (execute-api:Invoke on \"<this>/POST/v1/credentials\" and so on)."
+  value       = aws_api_gateway_stage.this.execution_arn
+}
+
+output "execution_role_arn" {
+  description = "ARN of the vending function's role: the principal vended roles must trust (see modules/protected-role)."
+  value       = aws_iam_role.api.arn
+}
+
+output "execution_role_name" {
+  description = "Name of the vending function's role."
+  value       = aws_iam_role.api.name
+}
+
+output "revoker_role_arn" {
+  description = "ARN of the revoker's role, which writes the sentinel-tvm-revocations inline policy of vended roles."
+  value       = aws_iam_role.revoker.arn
+}
+
+output "function_name" {
+  description = "Name of the vending function."
+  value       = aws_lambda_function.api.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the vending function."
+  value       = aws_lambda_function.api.arn
+}
+
+output "revoker_function_name" {
+  description = "Name of the revoker function."
+  value       = aws_lambda_function.revoker.function_name
+}
+
+output "table_name" {
+  description = "Name of the DynamoDB table (sessions, approvals, break-glass events, rate limits)."
+  value       = aws_dynamodb_table.this.name
+}
+
+output "table_arn" {
+  description = "ARN of the DynamoDB table."
+  value       = aws_dynamodb_table.this.arn
+}
+
+output "kms_key_arn" {
+  description = "ARN of the KMS key encrypting the policy parameter, the table and the log groups (created, or var.kms_key_arn)."
+  value       = local.kms_key_arn
+}
+
+output "policy_parameter_name" {
+  description = "Name of the SSM SecureString holding the compiled policy bundle."
+  value       = aws_ssm_parameter.policy.name
+}
+
+output "policy_parameter_arn" {
+  description = "ARN of the SSM SecureString holding the compiled policy bundle."
+  value       = aws_ssm_parameter.policy.arn
+}
+
+output "policy_sha256" {
+  description = "sha256 of the compiled policy bundle, as /v1/health reports it."
+  value       = local.policy_sha256
+}
+
+output "policy_role_arns" {
+  description = "The roles the compiled policy can vend: the only roles the function may assume."
+  value       = local.policy_role_arns
+}
+
+output "profiles" {
+  description = "The profile names the compiled policy defines."
+  value       = local.policy_profiles
+}
+
+output "log_group_names" {
+  description = "CloudWatch log groups: the vending function's decisions, the revoker, and the API's access log."
+  value = {
+    function = aws_cloudwatch_log_group.api.name
+    revoker  = aws_cloudwatch_log_group.revoker.name
+    access   = aws_cloudwatch_log_group.access.name
+  }
+}
+
+output "alarm_topic_arn" {
+  description = "The SNS topic the alarms notify (created or given), or null."
+  value       = local.alarm_topic_arn
+}
+
+output "aws_config_snippet" {
+  description = "Per profile, a ready ~/.aws/config section that gets credentials through the TVM (credential_process)."
+  value       = local.aws_config_snippets
+}
+
+output "aws_config" {
+  description = "Every profile's ~/.aws/config section, concatenated."
+  value       = join("\n", [for p in local.policy_profiles : local.aws_config_snippets[p]])
+}
+
+locals {
+  aws_config_snippets = {
+    for p in local.policy_profiles : p => <<-EOT
+      [profile ${p}]
+      credential_process = ${var.cli_command} credentials --url ${aws_api_gateway_stage.this.invoke_url} --profile ${p}
+    EOT
+  }
+}

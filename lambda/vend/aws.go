@@ -6,18 +6,22 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
 )
 
 // NewAWSDeps builds the production dependencies from an AWS config: SSM for
-// the policy, the DynamoDB store, and STS on the config's regional endpoint
+// the policy, the DynamoDB store, STS on the config's regional endpoint,
+// the revoker function and the SNS topic when configured
 // (AWS_ENDPOINT_URL and friends apply, which is how local mode reaches the
 // emulator). It makes no network call.
 func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writer) Deps {
-	return Deps{
+	d := Deps{
 		Policy: &SSMPolicySource{
 			Client:    ssm.NewFromConfig(awsCfg),
 			Parameter: cfg.PolicyParameter,
@@ -29,4 +33,11 @@ func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writ
 		Log:     log,
 		Metrics: metrics,
 	}
+	if cfg.RevokerFunction != "" {
+		d.Revoker = &revoke.Invoker{Client: lambda.NewFromConfig(awsCfg), FunctionName: cfg.RevokerFunction}
+	}
+	if cfg.NotifyTopicARN != "" {
+		d.Notifier = &SNSNotifier{Client: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN}
+	}
+	return d
 }

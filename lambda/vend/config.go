@@ -25,6 +25,12 @@ type Config struct {
 	ApprovalTTL    time.Duration // SENTINEL_APPROVAL_TTL: pending approvals expire after (default 24h)
 	ApprovalWindow time.Duration // SENTINEL_APPROVAL_WINDOW: an approval is good for one vend within (default 1h)
 
+	// RevokerFunction is the revoker Lambda function (name or ARN) that
+	// writes revocations into IAM; empty: revocation answers 503.
+	RevokerFunction string // SENTINEL_REVOKER_FUNCTION
+	// NotifyTopicARN is the SNS topic for state changes; empty: none.
+	NotifyTopicARN string // SENTINEL_NOTIFY_TOPIC_ARN
+
 	Version string // SENTINEL_VERSION: reported by /v1/health (default "dev")
 }
 
@@ -43,6 +49,8 @@ var (
 	tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 	// SSM allows names of up to 1011 characters; Go's regexp caps repeat
 	// counts at 1000, so the length is checked apart (maxParamName).
+	functionRE  = regexp.MustCompile(`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
+	topicARNRE  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 	paramNameRE = regexp.MustCompile(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?(/?[A-Za-z0-9_.\-/]+)$`)
 )
 
@@ -87,6 +95,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		Retention:       dur("SENTINEL_RETENTION", DefaultRetention, time.Hour, 10*365*24*time.Hour),
 		ApprovalTTL:     dur("SENTINEL_APPROVAL_TTL", DefaultApprovalTTL, time.Minute, 7*24*time.Hour),
 		ApprovalWindow:  dur("SENTINEL_APPROVAL_WINDOW", DefaultApprovalWindow, time.Minute, 24*time.Hour),
+		RevokerFunction: str("SENTINEL_REVOKER_FUNCTION", false, functionRE, "a Lambda function name or ARN"),
+		NotifyTopicARN:  str("SENTINEL_NOTIFY_TOPIC_ARN", false, topicARNRE, "an SNS topic ARN"),
 		Version:         "dev",
 	}
 	// The store counts in whole-second windows and refuses any other, which

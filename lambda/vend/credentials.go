@@ -193,6 +193,10 @@ func (s *Service) storeError(err error, message string) *apiError {
 	if err == nil {
 		return nil
 	}
+	var blocked *store.BlockedError
+	if errors.As(err, &blocked) {
+		return failCause(CodeSessionRevoked, err, "a revoked session blocks new sessions of this profile for you until %s", blocked.Until.UTC().Format(time.RFC3339))
+	}
 	var rl *store.RateLimitedError
 	if errors.As(err, &rl) {
 		secs := int(rl.RetryAfter / time.Second)
@@ -210,19 +214,9 @@ func (s *Service) requireApproval(ctx context.Context, c *call, p *policy.Policy
 	if aerr := s.count(ctx, c, body.Profile); aerr != nil {
 		return aerr
 	}
-	id, err := s.d.NewID()
-	if err != nil {
-		return failCause(CodeInternal, err, "internal error")
-	}
-	rule, _ := p.Rule(d.Rule)
-	now := preq.Time
-	a, _, err := s.d.Store.CreateApproval(ctx, store.ApprovalRequest{
-		ID: id, Principal: preq.Principal.ARN, User: preq.Principal.User, Profile: body.Profile, Rule: d.Rule,
-		Justification: body.Justification, DurationSeconds: int(preq.Duration / time.Second),
-		MinApprovals: max(rule.MinApprovals, 1), CreatedAt: now, ExpiresAt: now.Add(s.cfg.ApprovalTTL),
-	})
-	if err != nil {
-		return failCause(CodeUnavailable, err, "the approval request could not be recorded; try again later")
+	a, _, aerr := s.openApproval(ctx, c, p, d, preq, body.Justification)
+	if aerr != nil {
+		return aerr
 	}
 	return &apiError{Code: CodeApprovalRequired, Message: d.Reason + "; poll GET /v1/approvals/" + a.ID, ApprovalID: a.ID}
 }
@@ -269,17 +263,17 @@ func (s *Service) vend(ctx context.Context, c *call, p *policy.Policy, d policy.
 	if event != nil {
 		rec.BreakGlassID = event.ID
 	}
-	if err := s.d.Store.Vend(ctx, s.rateKey(c, preq.Profile), s.cfg.RateLimit, s.cfg.RateWindow, rec); err != nil {
-		return Response{}, s.storeError(err, "the session could not be recorded; try again later")
-	}
+	// One transaction: the rate-limit window, the session record, the
+	// re-vending block check and, on an approval, its consumption.
+	record := s.d.Store.Vend
 	if approval != nil {
-		if _, err := s.d.Store.MarkApprovalUsed(ctx, approval.ID, sessionID); err != nil {
-			s.markFailed(ctx, sessionID, "approval could not be used")
-			if errors.Is(err, store.ErrConflict) {
-				return Response{}, failCause(CodeConflict, err, "the approval was already used or is no longer valid")
-			}
-			return Response{}, failCause(CodeUnavailable, err, "the approval could not be recorded; try again later")
+		record = s.d.Store.VendApproved
+	}
+	if err := record(ctx, s.rateKey(c, preq.Profile), s.cfg.RateLimit, s.cfg.RateWindow, rec); err != nil {
+		if approval != nil && errors.Is(err, store.ErrConflict) {
+			return Response{}, failCause(CodeConflict, err, "the approval was already used or is no longer valid")
 		}
+		return Response{}, s.storeError(err, "the session could not be recorded; try again later")
 	}
 	out, err := s.d.STS.AssumeRole(ctx, in)
 	if err != nil || out.Credentials == nil {

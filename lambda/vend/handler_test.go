@@ -354,7 +354,12 @@ func TestUnknownRoute(t *testing.T) {
 	h := newHarness(t)
 	routes := h.svc.Routes()
 	slices.Sort(routes)
-	if want := []string{"GET /v1/health", "GET /v1/profiles", "POST /v1/credentials"}; !slices.Equal(routes, want) {
+	if want := []string{
+		"GET /v1/approvals", "GET /v1/approvals/{id}", "GET /v1/break-glass", "GET /v1/health", "GET /v1/profiles",
+		"GET /v1/sessions", "GET /v1/sessions/{id}",
+		"POST /v1/approvals", "POST /v1/approvals/{id}/approve", "POST /v1/approvals/{id}/cancel", "POST /v1/approvals/{id}/deny",
+		"POST /v1/break-glass", "POST /v1/break-glass/{id}/close", "POST /v1/credentials", "POST /v1/sessions/{id}/revoke",
+	}; !slices.Equal(routes, want) {
 		t.Errorf("Routes() = %v", routes)
 	}
 }
@@ -486,7 +491,7 @@ func TestApprovalFlow(t *testing.T) {
 	if r.StatusCode != 200 {
 		t.Fatalf("approved vend: %d %s", r.StatusCode, r.Body)
 	}
-	if calls := h.store.Calls(); !slices.Equal(calls, []string{"GetApproval", "Vend", "MarkApprovalUsed"}) {
+	if calls := h.store.Calls(); !slices.Equal(calls, []string{"GetApproval", "VendApproved"}) {
 		t.Errorf("store calls %v", calls)
 	}
 	sid := r.JSON["session_id"].(string)

@@ -211,6 +211,62 @@ func (f *faultStore) Vend(ctx context.Context, k store.RateKey, limit int, w tim
 	return f.Store.Vend(ctx, k, limit, w, s)
 }
 
+func (f *faultStore) VendApproved(ctx context.Context, k store.RateKey, limit int, w time.Duration, s store.SessionRecord) error {
+	if err := f.hit("VendApproved"); err != nil {
+		return err
+	}
+	return f.Store.VendApproved(ctx, k, limit, w, s)
+}
+
+func (f *faultStore) GetSession(ctx context.Context, id string) (store.SessionRecord, error) {
+	if err := f.hit("GetSession"); err != nil {
+		return store.SessionRecord{}, err
+	}
+	return f.Store.GetSession(ctx, id)
+}
+
+func (f *faultStore) RevokeSession(ctx context.Context, id string, r store.Revocation) (store.SessionRecord, error) {
+	if err := f.hit("RevokeSession"); err != nil {
+		return store.SessionRecord{}, err
+	}
+	return f.Store.RevokeSession(ctx, id, r)
+}
+
+func (f *faultStore) BlockVending(ctx context.Context, b store.Block) error {
+	if err := f.hit("BlockVending"); err != nil {
+		return err
+	}
+	return f.Store.BlockVending(ctx, b)
+}
+
+func (f *faultStore) DecideApproval(ctx context.Context, id string, d store.Decision) (store.ApprovalRequest, error) {
+	if err := f.hit("DecideApproval"); err != nil {
+		return store.ApprovalRequest{}, err
+	}
+	return f.Store.DecideApproval(ctx, id, d)
+}
+
+func (f *faultStore) OpenBreakGlass(ctx context.Context, e store.BreakGlassEvent) (store.BreakGlassEvent, error) {
+	if err := f.hit("OpenBreakGlass"); err != nil {
+		return store.BreakGlassEvent{}, err
+	}
+	return f.Store.OpenBreakGlass(ctx, e)
+}
+
+func (f *faultStore) GetIdempotency(ctx context.Context, principal, user, key string) (store.IdempotencyRecord, error) {
+	if err := f.hit("GetIdempotency"); err != nil {
+		return store.IdempotencyRecord{}, err
+	}
+	return f.Store.GetIdempotency(ctx, principal, user, key)
+}
+
+func (f *faultStore) PutIdempotency(ctx context.Context, r store.IdempotencyRecord) error {
+	if err := f.hit("PutIdempotency"); err != nil {
+		return err
+	}
+	return f.Store.PutIdempotency(ctx, r)
+}
+
 func (f *faultStore) CountRequest(ctx context.Context, k store.RateKey, limit int, w time.Duration) error {
 	if err := f.hit("CountRequest"); err != nil {
 		return err

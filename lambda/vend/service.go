@@ -34,6 +34,8 @@ type Store interface {
 	store.Sessions
 	store.Approvals
 	store.BreakGlass
+	store.Idempotency
+	store.Blocks
 }
 
 var _ Store = (store.Store)(nil)
@@ -47,6 +49,11 @@ type Deps struct {
 	Metrics io.Writer              // CloudWatch embedded-metric-format lines; default: discard
 	Now     func() time.Time       // default time.Now
 	NewID   func() (string, error) // 128-bit random hex IDs; default crypto/rand
+	// Revoker writes revocations into IAM; nil answers revocations with
+	// 503 (the deployment configured no revoker function).
+	Revoker Revoker
+	// Notifier publishes state changes (SNS); nil publishes nothing.
+	Notifier Notifier
 }
 
 // Service handles API requests. It is safe for concurrent use.
@@ -80,6 +87,21 @@ func New(cfg Config, d Deps) (*Service, error) {
 		"POST /v1/credentials": s.credentials,
 		"GET /v1/profiles":     s.profiles,
 		"GET /v1/health":       s.health,
+
+		"POST /v1/approvals":              s.idempotent(s.createApproval),
+		"GET /v1/approvals":               s.listApprovals,
+		"GET /v1/approvals/{id}":          s.getApproval,
+		"POST /v1/approvals/{id}/approve": s.idempotent(s.decideApproval(true)),
+		"POST /v1/approvals/{id}/deny":    s.idempotent(s.decideApproval(false)),
+		"POST /v1/approvals/{id}/cancel":  s.idempotent(s.cancelApproval),
+
+		"POST /v1/break-glass":            s.idempotent(s.openBreakGlass),
+		"GET /v1/break-glass":             s.listBreakGlass,
+		"POST /v1/break-glass/{id}/close": s.idempotent(s.closeBreakGlass),
+
+		"GET /v1/sessions":              s.listSessions,
+		"GET /v1/sessions/{id}":         s.getSession,
+		"POST /v1/sessions/{id}/revoke": s.idempotent(s.revokeSession),
 	}
 	return s, nil
 }

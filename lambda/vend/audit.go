@@ -1,0 +1,154 @@
+package vend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+)
+
+// Audit event types: every state change the service makes emits one
+// structured audit event (log field "audit": true, "event": the type) and,
+// when a topic is configured, one notification.
+const (
+	EventApprovalRequested = "approval_requested"
+	EventApprovalDecided   = "approval_decided" // an approve or deny (the decision says which)
+	EventApprovalCancelled = "approval_cancelled"
+	EventApprovalExpired   = "approval_expired"
+	EventBreakGlassOpened  = "break_glass_opened"
+	EventBreakGlassClosed  = "break_glass_closed"
+	EventSessionRevoked    = "session_revoked"
+)
+
+// MetricBreakGlass counts break-glass events (dimension Event: opened or
+// closed); the module's alarms watch it.
+const MetricBreakGlass = "BreakGlass"
+
+// Notification is one state change, as the audit log and the SNS topic
+// carry it: IDs, people, profile, reasons. Never credentials.
+type Notification struct {
+	Event         string    `json:"event"`
+	At            time.Time `json:"at"`
+	RequestID     string    `json:"request_id,omitempty"`
+	Actor         string    `json:"actor"`               // who made the change (identity)
+	Principal     string    `json:"principal,omitempty"` // whose approval, event or session
+	User          string    `json:"user,omitempty"`
+	Profile       string    `json:"profile,omitempty"`
+	ApprovalID    string    `json:"approval_id,omitempty"`
+	EventID       string    `json:"event_id,omitempty"`
+	SessionID     string    `json:"session_id,omitempty"`
+	Status        string    `json:"status,omitempty"`
+	Decision      string    `json:"decision,omitempty"` // approve or deny
+	ReasonCode    string    `json:"reason_code,omitempty"`
+	Justification string    `json:"justification,omitempty"`
+	Comment       string    `json:"comment,omitempty"`
+	ExpiresAt     time.Time `json:"expires_at,omitzero"`
+	Enforcement   string    `json:"enforcement,omitempty"`
+	BlockedUntil  time.Time `json:"blocked_until,omitzero"`
+}
+
+// Notifier publishes notifications (SNS in production).
+type Notifier interface {
+	Notify(ctx context.Context, n Notification) error
+}
+
+// SNSAPI is the part of the SNS client the notifier uses.
+type SNSAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// SNSNotifier publishes each notification as JSON to a topic, with the
+// event type as message attribute "event" (for subscription filters).
+type SNSNotifier struct {
+	Client   SNSAPI
+	TopicARN string
+}
+
+// Notify implements Notifier.
+func (s *SNSNotifier) Notify(ctx context.Context, n Notification) error {
+	body, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	_, err = s.Client.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(s.TopicARN),
+		Subject:  aws.String("sentinel-tvm: " + n.Event),
+		Message:  aws.String(string(body)),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"event": {DataType: aws.String("String"), StringValue: aws.String(n.Event)},
+		},
+	})
+	return err
+}
+
+// audit records a committed state change: the audit log event (WARN for
+// break-glass, INFO otherwise), the BreakGlass metric, then the
+// notification. A failed notification is logged and never fails the
+// request: the change is already committed.
+func (s *Service) audit(ctx context.Context, c *call, n Notification) {
+	n.At, n.RequestID = s.d.Now().UTC(), c.requestID
+	if c.caller != nil {
+		n.Actor = c.caller.Identity()
+	}
+	level := slog.LevelInfo
+	if n.Event == EventBreakGlassOpened || n.Event == EventBreakGlassClosed {
+		level = slog.LevelWarn
+		s.breakGlassMetric(n.Event)
+	}
+	b, _ := json.Marshal(n)
+	var fields map[string]any
+	_ = json.Unmarshal(b, &fields)
+	attrs := []slog.Attr{slog.Bool("audit", true)}
+	for _, k := range []string{"event", "at", "request_id", "actor", "principal", "user", "profile", "approval_id", "event_id",
+		"session_id", "status", "decision", "reason_code", "justification", "comment", "expires_at", "enforcement", "blocked_until"} {
+		if v, ok := fields[k]; ok {
+			attrs = append(attrs, slog.Any(k, v))
+		}
+	}
+	s.d.Log.LogAttrs(ctx, level, "audit", attrs...)
+	if s.d.Notifier == nil {
+		return
+	}
+	if err := s.d.Notifier.Notify(context.WithoutCancel(ctx), n); err != nil {
+		s.d.Log.Warn("notification failed", "event", n.Event, "request_id", c.requestID, "cause", awsErrorCode(err), "error", shortError(err))
+	}
+}
+
+// shortError is an error's text cut to a log-friendly length.
+func shortError(err error) string {
+	msg := err.Error()
+	var ae interface{ ErrorCode() string }
+	if errors.As(err, &ae) {
+		msg = ae.ErrorCode()
+	}
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}
+
+// breakGlassMetric writes the BreakGlass EMF record, dimension Event.
+func (s *Service) breakGlassMetric(event string) {
+	rec := map[string]any{
+		"Event":          event,
+		MetricBreakGlass: 1,
+		"_aws": map[string]any{
+			"Timestamp": s.d.Now().UnixMilli(),
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace":  MetricNamespace,
+				"Dimensions": [][]string{{"Event"}},
+				"Metrics":    []map[string]string{{"Name": MetricBreakGlass, "Unit": "Count"}},
+			}},
+		},
+	}
+	line, err := json.Marshal(rec)
+	if err != nil {
+		return
+	}
+	s.d.Metrics.Write(append(line, '\n'))
+}

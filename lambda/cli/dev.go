@@ -16,10 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/devenv"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/gateway"
+	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/vend"
 )
 
@@ -173,7 +175,13 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	svc, err := vend.New(cfg, vend.NewAWSDeps(env.AWS, cfg, log, io.Discard))
+	deps := vend.NewAWSDeps(env.AWS, cfg, log, io.Discard)
+	// The revoker runs in-process, with IAM clients acting in each profile
+	// role's account of the emulator (in AWS it is a function of its own).
+	deps.Revoker = &revoke.Revoker{Clients: func(_ context.Context, account string) (revoke.IAMAPI, error) {
+		return iam.NewFromConfig(env.AdminConfig(account)), nil
+	}}
+	svc, err := vend.New(cfg, deps)
 	if err != nil {
 		return err
 	}

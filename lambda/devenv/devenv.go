@@ -118,6 +118,15 @@ type Env struct {
 	// would report for it; the local gateway verifies signatures with it.
 	Credentials gateway.StaticStore
 	Identities  []Issued
+
+	p *provisioner
+}
+
+// AdminConfig returns a configuration acting as an administrator of
+// account in the emulator: what the revoker's IAM clients use in local
+// mode, where no revoker role exists in the profile roles' accounts.
+func (e *Env) AdminConfig(account string) aws.Config {
+	return e.p.admin(account)
 }
 
 // Provision creates (or updates) the environment. Running it again against
@@ -171,6 +180,7 @@ func Provision(ctx context.Context, o Options) (*Env, error) {
 		RoleARN:       "arn:aws:iam::" + o.AccountID + ":role/" + o.RoleName,
 		Compiled:      compiled,
 		Credentials:   gateway.StaticStore{},
+		p:             p,
 	}
 
 	// The TVM's execution role first: the profile roles trust it.

@@ -52,6 +52,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.AddCommand(policyCommand())
 	root.AddCommand(devCommand())
+	root.AddCommand(credentialsCommand())
+	root.AddCommand(agentCommand())
+	root.AddCommand(execCommand())
 
 	cmd, err := root.ExecuteC()
 	var ue usageError

@@ -1,7 +1,8 @@
 # Two functions, two roles (issue #4's decision): the API function vends and
 # holds no IAM write permission; the revoker (the same bootstrap with
-# SENTINEL_FUNCTION=revoker) holds only iam:GetRolePolicy/iam:PutRolePolicy
-# on the vended roles, for their `sentinel-tvm-revocations` inline policy,
+# SENTINEL_FUNCTION=revoker) holds only iam:GetRolePolicy/PutRolePolicy
+# (and ListRolePolicies, to measure the role's inline-policy size) on the
+# vended roles, for their `sentinel-tvm-revocations` inline policy,
 # and only the API function may invoke it. Every grant names this module's
 # resources; sts:* names exactly the roles the compiled policy can vend.
 
@@ -47,9 +48,10 @@ data "aws_iam_policy_document" "api" {
     resources = [aws_ssm_parameter.policy.arn]
   }
 
-  # The SecureString and the table are encrypted with the module's key.
+  # The SecureString, the table and the notification topic are encrypted
+  # with the module's key.
   statement {
-    sid       = "KeyThroughSSMAndDynamoDB"
+    sid       = "KeyThroughServices"
     actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"]
     resources = [local.kms_key_arn]
     condition {
@@ -70,6 +72,17 @@ data "aws_iam_policy_document" "api" {
     }
   }
 
+  # vend.SNSAPI: Publish state changes to the notification topic.
+  dynamic "statement" {
+    for_each = local.notify_topic_arn != null ? [1] : []
+    content {
+      sid       = "Notify"
+      actions   = ["sns:Publish"]
+      resources = [local.notify_topic_arn]
+    }
+  }
+
+  # revoke.LambdaAPI: Invoke the revoker, synchronously.
   statement {
     sid       = "InvokeRevoker"
     actions   = ["lambda:InvokeFunction"]
@@ -94,6 +107,16 @@ resource "aws_iam_role_policy" "api" {
 
 # --- The revoker ---------------------------------------------------------------
 
+locals {
+  # Vended roles in this account are written with the revoker's own role;
+  # with var.revoker_role_name, roles in other accounts through that role
+  # in their account (which must trust the revoker's role).
+  local_role_arns = [for a in local.policy_role_arns : a if split(":", a)[4] == local.account_id]
+  remote_accounts = var.revoker_role_name == null ? [] : distinct([for a in local.policy_role_arns : split(":", a)[4] if split(":", a)[4] != local.account_id])
+  revoker_assumes = [for acct in local.remote_accounts : "arn:${local.partition}:iam::${acct}:role/${var.revoker_role_name}"]
+  revoker_writes  = local.local_role_arns
+}
+
 resource "aws_iam_role" "revoker" {
   name               = "${var.name}-revoker"
   description        = "Sentinel TVM ${var.name}: writes the sentinel-tvm-revocations inline policy of vended roles"
@@ -112,11 +135,20 @@ data "aws_iam_policy_document" "revoker" {
   # the vended roles, and the revoker's code writes only
   # sentinel-tvm-revocations.
   dynamic "statement" {
-    for_each = length(local.policy_role_arns) > 0 ? [1] : []
+    for_each = length(local.revoker_writes) > 0 ? [1] : []
     content {
       sid       = "RevocationPolicy"
-      actions   = ["iam:GetRolePolicy", "iam:PutRolePolicy"]
-      resources = local.policy_role_arns
+      actions   = ["iam:GetRolePolicy", "iam:ListRolePolicies", "iam:PutRolePolicy"]
+      resources = local.revoker_writes
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.revoker_assumes) > 0 ? [1] : []
+    content {
+      sid       = "WriterRolesInOtherAccounts"
+      actions   = ["sts:AssumeRole"]
+      resources = local.revoker_assumes
     }
   }
 

@@ -1,5 +1,5 @@
-# One customer managed key encrypts the policy parameter, the table and the
-# log groups (or bring your own with var.kms_key_arn). Its policy grants use
+# One customer managed key encrypts the policy parameter, the table, the
+# SNS topics and the log groups (or bring your own with var.kms_key_arn). Its policy grants use
 # only through the services that need it, to the principals that need it;
 # the account root keeps administration (so IAM can delegate it) but no use.
 
@@ -10,6 +10,7 @@ locals {
   kms_via_services = [
     "ssm.${local.region}.${local.dns_suffix}",
     "dynamodb.${local.region}.${local.dns_suffix}",
+    "sns.${local.region}.${local.dns_suffix}",
   ]
   # The deployer (the role behind the current session) writes the policy
   # parameter and creates the table; extra users are for CI and operators.
@@ -34,7 +35,7 @@ data "aws_iam_policy_document" "kms" {
   }
 
   statement {
-    sid = "DeployerUseThroughSSMAndDynamoDB"
+    sid = "DeployerUseThroughServices"
     principals {
       type        = "AWS"
       identifiers = local.kms_key_users
@@ -49,7 +50,7 @@ data "aws_iam_policy_document" "kms" {
   }
 
   statement {
-    sid = "FunctionUseThroughSSMAndDynamoDB"
+    sid = "FunctionUseThroughServices"
     principals {
       type        = "AWS"
       identifiers = [aws_iam_role.api.arn]

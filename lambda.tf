@@ -17,8 +17,27 @@ resource "aws_cloudwatch_log_group" "revoker" {
   tags              = local.tags
 }
 
+# --- Notifications ---------------------------------------------------------------
+
+resource "aws_sns_topic" "notifications" {
+  count = var.notifications.create_topic ? 1 : 0
+
+  name              = "${var.name}-notifications"
+  kms_master_key_id = local.kms_key_arn
+  tags              = local.tags
+}
+
+resource "aws_sns_topic_subscription" "notifications_email" {
+  for_each = var.notifications.create_topic ? toset(var.notifications.email_subscriptions) : toset([])
+
+  topic_arn = aws_sns_topic.notifications[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
 locals {
-  service_version = coalesce(var.service.version, "zip-${substr(local.handler_zip_hash, 0, 12)}")
+  notify_topic_arn = var.notifications.create_topic ? aws_sns_topic.notifications[0].arn : var.notifications.topic_arn
+  service_version  = coalesce(var.service.version, "zip-${substr(local.handler_zip_hash, 0, 12)}")
 }
 
 resource "aws_lambda_function" "api" {
@@ -35,7 +54,7 @@ resource "aws_lambda_function" "api" {
   reserved_concurrent_executions = var.lambda.reserved_concurrency
 
   environment {
-    variables = {
+    variables = merge({
       SENTINEL_TABLE_NAME       = aws_dynamodb_table.this.name
       SENTINEL_POLICY_PARAMETER = aws_ssm_parameter.policy.name
       SENTINEL_POLICY_SHA256    = local.policy_sha256
@@ -48,7 +67,9 @@ resource "aws_lambda_function" "api" {
       SENTINEL_APPROVAL_WINDOW  = var.service.approval_window
       SENTINEL_VERSION          = local.service_version
       SENTINEL_REVOKER_FUNCTION = aws_lambda_function.revoker.function_name
-    }
+      }, local.notify_topic_arn != null ? {
+      SENTINEL_NOTIFY_TOPIC_ARN = local.notify_topic_arn
+    } : {})
   }
 
   # Text: the handler's lines are JSON already (slog decisions and
@@ -80,10 +101,10 @@ resource "aws_lambda_function" "revoker" {
   timeout          = var.lambda.timeout
 
   environment {
-    variables = {
-      SENTINEL_FUNCTION = "revoker"
-      SENTINEL_VERSION  = local.service_version
-    }
+    variables = merge(
+      { SENTINEL_FUNCTION = "revoker" },
+      var.revoker_role_name != null ? { SENTINEL_REVOKER_ROLE_NAME = var.revoker_role_name } : {},
+    )
   }
 
   logging_config {

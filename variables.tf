@@ -98,6 +98,17 @@ variable "cli_command" {
   default     = "sentinel-tvm"
 }
 
+variable "revoker_role_name" {
+  description = "Name of a role in each other account with vended roles that the revoker assumes to write revocations there (it needs iam:GetRolePolicy/iam:PutRolePolicy on those roles and must trust revoker_role_arn). Null: the revoker writes with its own role, which reaches only this account's roles."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.revoker_role_name == null || can(regex("^[\\w+=,.@-]{1,64}$", var.revoker_role_name))
+    error_message = "revoker_role_name must be an IAM role name: 1 to 64 of letters, digits and + = , . @ _ -."
+  }
+}
+
 # --- Lambda --------------------------------------------------------------------
 
 variable "lambda_zip_path" {
@@ -275,6 +286,31 @@ variable "log_retention_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+# --- Notifications -------------------------------------------------------------
+
+variable "notifications" {
+  description = "Where the service publishes state changes (approval requested or decided, break-glass opened or closed, session revoked) as JSON: a topic the module creates (encrypted with the module's key, optionally with e-mail subscriptions) or an existing topic ARN. Off by default."
+  type = object({
+    create_topic        = optional(bool, false)
+    topic_arn           = optional(string)
+    email_subscriptions = optional(list(string), [])
+  })
+  default = {}
+
+  validation {
+    condition     = var.notifications.topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.notifications.topic_arn))
+    error_message = "notifications.topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+  }
+  validation {
+    condition     = !(var.notifications.create_topic && var.notifications.topic_arn != null)
+    error_message = "Set notifications.topic_arn or notifications.create_topic, not both."
+  }
+  validation {
+    condition     = alltrue([for e in var.notifications.email_subscriptions : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "notifications.email_subscriptions must hold e-mail addresses."
   }
 }
 

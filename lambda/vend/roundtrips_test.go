@@ -33,7 +33,7 @@ var roundTripPaths = []struct {
 	{"require_approval", 0, func(t *testing.T, h *harness, _ context.Context, _ func(string) error) event {
 		return loadEvent(t, "credentials-native.json").profile("prod-admin")
 	}},
-	{"allow via approval", 0, func(t *testing.T, h *harness, ctx context.Context, _ func(string) error) event {
+	{"allow via approval", 3, func(t *testing.T, h *harness, ctx context.Context, _ func(string) error) event {
 		r := h.do(loadEvent(t, "credentials-native.json").profile("prod-admin"))
 		if r.Err == nil || r.Err.ApprovalID == "" {
 			t.Fatalf("no approval: %s", r.Body)

@@ -23,6 +23,18 @@ MOTO_SERVER  := $(MOTO_VENV)/bin/moto_server
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(CACHE)/rie-$(RIE_VERSION)/aws-lambda-rie
 
+# Terraform checks. OpenTofu is built from tools/tofu/go.mod (pinned there:
+# keep TOFU_VERSION in step) and tflint with go install, each once into a
+# versioned path of $(CACHE). tfcheck (provider-schema checks) is a
+# development aid beside the clone in ../shared; CI does not need it.
+TOFU_VERSION   := v1.12.6
+TOFU           := $(CACHE)/tofu-$(TOFU_VERSION)/tofu
+TFLINT_VERSION := v0.64.0
+TFLINT         := $(CACHE)/tflint-$(TFLINT_VERSION)/tflint
+TFCHECK        := ../shared/tools/tfcheck/tfcheck
+# No user CLI configuration: fmt and the validation tests need no provider.
+TOFU_ENV       := TF_CLI_CONFIG_FILE=/dev/null
+
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help
@@ -36,7 +48,7 @@ $(CLI): go.mod go.sum $(shell find lambda -name '*.go' -not -name '*_test.go')
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./lambda/cmd/sentinel-tvm
 
 .PHONY: test
-test: vet go-test policy-test ## run every test CI runs
+test: vet go-test policy-test terraform-check ## run every test CI runs
 
 .PHONY: vet
 vet: ## go vet and gofmt check
@@ -44,8 +56,8 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 
 .PHONY: go-test
-go-test: $(MOTO_SERVER) $(RIE) ## Go unit and integration tests (fuzz seed corpora included)
-	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) $(GO) test -count=1 ./...
+go-test: $(MOTO_SERVER) $(RIE) $(TOFU) ## Go unit and integration tests (fuzz seed corpora included)
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) $(GO) test -count=1 ./...
 
 .PHONY: moto
 moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)
@@ -61,6 +73,34 @@ $(MOTO_SERVER):
 policy-test: $(CLI) ## compile the example policies and run their test cases
 	$(CLI) policy fmt --check policies
 	$(CLI) policy test policies
+
+.PHONY: terraform-check
+terraform-check: $(TOFU) $(TFLINT) ## tofu fmt, tflint, tfcheck (when ../shared is there), vet of the Terratest suites
+	$(TOFU_ENV) $(TOFU) fmt -check -recursive -diff .
+	$(TFLINT) --recursive --config $(CURDIR)/.tflint.hcl
+	if [ -x $(TFCHECK) ]; then $(TFCHECK) . modules/* examples/*; fi
+	$(GO) vet -tags aws ./test/...
+
+.PHONY: docs
+docs: ## regenerate the README inputs/outputs tables from the .tf files
+	$(GO) run ./tools/tfdocs/cmd/tfdocs . modules/protected-role
+
+.PHONY: test-aws
+test-aws: ## deploy examples/ to the AWS account of your credentials and test them (TERRAFORM_BINARY=tofu|terraform)
+	$(GO) test -tags aws -p 1 -count=1 -timeout 60m ./test/...
+
+.PHONY: tofu
+tofu: $(TOFU) ## build the pinned OpenTofu into $(CACHE) (several minutes, once)
+
+# Keyed by version in the path, so no prerequisites: a restored cache is
+# reused whatever its timestamps. A failed build leaves nothing behind.
+$(TOFU):
+	mkdir -p $(dir $@)
+	cd tools/tofu && $(GO) build -trimpath -o $@.tmp github.com/opentofu/opentofu/cmd/tofu || { rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
+
+$(TFLINT):
+	GOBIN=$(dir $@) $(GO) install github.com/terraform-linters/tflint@$(TFLINT_VERSION)
 
 .PHONY: bench
 bench: ## run the benchmarks recorded in docs/benchmarks.md

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/vend"
+	"github.com/sentinel-tvm/sentinel-tvm/tools/tfdocs"
 )
 
 // root is the module's directory (the repository root).
@@ -615,5 +616,23 @@ func TestRoutesDeclaredWithIAMAuth(t *testing.T) {
 	dep := m.block(t, "resource.aws_api_gateway_deployment.this")
 	if !strings.Contains(m.text(dep.Body.Attributes["triggers"].Expr), "local.api_body") {
 		t.Error("api.tf: the deployment is not triggered by the API body")
+	}
+}
+
+// TestREADMEDocsUpToDate: the inputs/outputs tables of the module READMEs
+// are what tools/tfdocs renders from the .tf files (`make docs` rewrites them).
+func TestREADMEDocsUpToDate(t *testing.T) {
+	for _, dir := range []string{root, filepath.Join(root, "modules/protected-role")} {
+		want, err := tfdocs.Render(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("%s/README.md: the inputs/outputs tables are stale: run make docs", dir)
+		}
 	}
 }

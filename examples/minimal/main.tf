@@ -1,0 +1,56 @@
+# The smallest useful deployment: one protected role, one rule letting the
+# principals of this account vend it for up to an hour.
+
+provider "aws" {
+  region = var.region
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+resource "random_string" "suffix" {
+  length  = 6
+  special = false
+  upper   = false
+}
+
+locals {
+  name       = "${var.name_prefix}-${random_string.suffix.result}"
+  account_id = data.aws_caller_identity.current.account_id
+}
+
+module "sentinel_tvm" {
+  source = "../../"
+
+  name                       = local.name
+  allowed_account_ids        = [local.account_id]
+  create_api_gateway_account = var.create_api_gateway_account
+
+  # Rendered here because the role's ARN is known only to Terraform.
+  policy_files = {
+    "policy.hcl" = templatefile("${path.module}/policies/policy.hcl.tftpl", {
+      readonly_role_arn = module.readonly_role.arn
+      account_id        = local.account_id
+      partition         = data.aws_partition.current.partition
+    })
+  }
+
+  # An example: easy to destroy, short-lived logs.
+  table                        = { deletion_protection = false }
+  kms_key_deletion_window_days = 7
+  log_retention_days           = 7
+  alarms                       = { create = false }
+}
+
+module "readonly_role" {
+  source = "../../modules/protected-role"
+
+  name                   = "${local.name}-readonly"
+  tvm_execution_role_arn = module.sentinel_tvm.execution_role_arn
+  # Vended sessions may only read their own identity and list buckets.
+  inline_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["s3:ListAllMyBuckets"], Resource = "*" }]
+  })
+}

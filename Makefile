@@ -105,6 +105,16 @@ $(TFLINT):
 .PHONY: bench
 bench: ## run the benchmarks recorded in docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem ./lambda/...
+	$(MAKE) --no-print-directory bench-perf
+
+# The end-to-end figures of docs/benchmarks.md (lambda/perf, issue 8): vend
+# against bare AssumeRole and throughput through `sentinel-tvm dev` on moto
+# behind the latency proxy, the bootstrap's init and size; then the cold
+# start under aws-lambda-rie that lambda/cmd/tvm's test logs.
+.PHONY: bench-perf
+bench-perf: $(MOTO_SERVER) $(RIE) ## the end-to-end benchmarks only (a few minutes)
+	SENTINEL_PERF=1 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) $(GO) test -count=1 -v -timeout 30m -run '^$$' -bench . -benchtime 1x ./lambda/perf
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) $(GO) test -count=1 -v -run '^TestBootstrapUnderRIE$$' ./lambda/cmd/tvm | grep -E 'cold start|stripped bootstrap|^(ok|FAIL|--- )'
 
 .PHONY: run
 run: $(CLI) $(MOTO_SERVER) ## run the service locally on the moto AWS emulator (Ctrl-C stops it)

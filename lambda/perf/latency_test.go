@@ -42,6 +42,20 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(i, 0)]
 }
 
+// maxRun bounds each benchmark's measuring time: SENTINEL_PERF_MAX_RUN
+// (default 3m); a run that reaches it reports what it has.
+func maxRun(tb testing.TB) time.Duration {
+	v := os.Getenv("SENTINEL_PERF_MAX_RUN")
+	if v == "" {
+		return 3 * time.Minute
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		tb.Fatalf("SENTINEL_PERF_MAX_RUN=%q is not a positive duration", v)
+	}
+	return d
+}
+
 // purgeEvery is how many vends the latency benchmark makes between two
 // purges of moto's table (see purge).
 const purgeEvery = 50
@@ -122,8 +136,14 @@ func BenchmarkVendVsAssumeRole(b *testing.B) {
 		*all = append(*all, el)
 		*x = append(*x, el-upstream(c))
 	}
+	deadline := time.Now().Add(maxRun(b))
 	b.ResetTimer()
 	for i := range n {
+		if time.Now().After(deadline) {
+			b.Logf("stopped after %d of %d samples: SENTINEL_PERF_MAX_RUN reached", i, n)
+			n = i
+			break
+		}
 		if i > 0 && i%purgeEvery == 0 { // between samples, not timed
 			b.StopTimer()
 			if _, err := d.purge(); err != nil {
@@ -142,6 +162,9 @@ func BenchmarkVendVsAssumeRole(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	if len(vends) == 0 {
+		b.Fatal("no sample within SENTINEL_PERF_MAX_RUN")
+	}
 
 	for _, s := range [][]time.Duration{vends, bare, vendsX, bareX} {
 		slices.Sort(s)

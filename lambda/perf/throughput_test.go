@@ -73,8 +73,13 @@ func BenchmarkThroughput16(b *testing.B) {
 	lat := make([][]time.Duration, concurrency)
 	errs := make(chan error, concurrency*rounds)
 	var elapsed time.Duration
+	deadline := time.Now().Add(maxRun(b))
 	b.ResetTimer()
 	for r := range rounds {
+		if time.Now().After(deadline) {
+			b.Logf("stopped after %d of %d rounds: SENTINEL_PERF_MAX_RUN reached", r, rounds)
+			break
+		}
 		if r > 0 {
 			b.StopTimer()
 			if _, err := d.purge(); err != nil {
@@ -87,6 +92,9 @@ func BenchmarkThroughput16(b *testing.B) {
 		for c := range concurrency {
 			wg.Go(func() {
 				for range per {
+					if time.Now().After(deadline) {
+						return
+					}
 					t0 := time.Now()
 					if err := d.vend(loadName(c)); err != nil {
 						errs <- err
@@ -116,6 +124,9 @@ func BenchmarkThroughput16(b *testing.B) {
 	}
 	slices.Sort(all)
 	n := len(all)
+	if n == 0 {
+		b.Fatal("no vend within SENTINEL_PERF_MAX_RUN")
+	}
 	rate := float64(n) / elapsed.Seconds()
 	cpuPerVend := (cpu1 - cpu0) / time.Duration(n)
 	b.ReportMetric(float64(elapsed)/float64(n), "ns/op")

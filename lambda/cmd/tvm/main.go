@@ -19,7 +19,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/vend"
@@ -54,9 +55,9 @@ func api() {
 	if err != nil {
 		fatal(err)
 	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := lambdaAWSConfig(os.Getenv)
 	if err != nil {
-		fatal(fmt.Errorf("AWS configuration: %w", err))
+		fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	svc, err := vend.New(cfg, vend.NewAWSDeps(awsCfg, cfg, log, os.Stdout))
@@ -73,9 +74,9 @@ func revoker() {
 	if roleName != "" && !roleNameRE.MatchString(roleName) {
 		fatal(fmt.Errorf("SENTINEL_REVOKER_ROLE_NAME=%q is not an IAM role name", roleName))
 	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := lambdaAWSConfig(os.Getenv)
 	if err != nil {
-		fatal(fmt.Errorf("AWS configuration: %w", err))
+		fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	r := &revoke.Revoker{Clients: revoke.ClientsFromConfig(awsCfg, roleName), Settle: 500 * time.Millisecond}
@@ -90,4 +91,28 @@ func revoker() {
 			"policy_chars", res.PolicyChars, "attempts", res.Attempts)
 		return res, nil
 	})
+}
+
+// lambdaAWSConfig is the AWS configuration a Lambda function has: the
+// region and the execution role's credentials from the environment the
+// runtime sets, and AWS_ENDPOINT_URL when set (local mode and tests). It
+// replaces config.LoadDefaultConfig, whose shared-file, SSO and IMDS
+// providers a function never uses and which cost the bootstrap megabytes.
+func lambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || key == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("AWS configuration: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (the Lambda runtime sets them)")
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN"))),
+	}
+	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
+		cfg.BaseEndpoint = aws.String(ep)
+	}
+	return cfg, nil
 }

@@ -55,6 +55,16 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(credentialsCommand())
 	root.AddCommand(agentCommand())
 	root.AddCommand(execCommand())
+	root.AddCommand(profilesCommand())
+	root.AddCommand(approvalsCommand())
+	root.AddCommand(approveCommand())
+	root.AddCommand(denyCommand())
+	root.AddCommand(cancelCommand())
+	root.AddCommand(requestApprovalCommand())
+	root.AddCommand(breakGlassCommand())
+	root.AddCommand(sessionsCommand())
+	root.AddCommand(sessionCommand())
+	root.AddCommand(revokeCommand())
 
 	cmd, err := root.ExecuteC()
 	var ue usageError

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -296,4 +297,90 @@ func TestOperatorUnknownCaller(t *testing.T) {
 		t.Errorf("unknown caller: code %d, stderr %q", r.code, r.stderr)
 	}
 	noSecrets(t, r.stdout, r.stderr)
+}
+
+// TestOperatorDevLifecycle drives break-glass and revocation through the
+// commands against `sentinel-tvm dev` on moto, where both are real.
+func TestOperatorDevLifecycle(t *testing.T) {
+	d, srv := startDev(t)
+	cfg := filepath.Join(t.TempDir(), "config")
+	tvmWrite(t, cfg, "")
+	t.Setenv("AWS_CONFIG_FILE", cfg)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", d.credsFile)
+	t.Setenv(urlEnv, d.base)
+	as := func(name string, args ...string) tvmResult {
+		return tvmMain(append(args, "--region", "us-east-1", "--source-profile", name)...)
+	}
+	just := "database primary is down, INC-4711"
+
+	r := as("alice", "break-glass", "open", "--profile", "prod-readonly", "--reason-code", "incident", "--justification", just)
+	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: forbidden: ") {
+		t.Fatalf("alice opens: code %d, stderr %q", r.code, r.stderr)
+	}
+	r = as("carol", "break-glass", "open", "--profile", "prod-readonly", "--reason-code", "boredom", "--justification", just)
+	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: invalid_request: ") {
+		t.Fatalf("bad reason code: code %d, stderr %q", r.code, r.stderr)
+	}
+	r = as("carol", "break-glass", "open", "--profile", "prod-readonly", "--reason-code", "incident", "--justification", just, "--idempotency-key", "bg-1")
+	if r.code != ExitOK {
+		t.Fatalf("carol opens: code %d, stderr %q", r.code, r.stderr)
+	}
+	wantOpen := `event          AID
+status         active
+profile        prod-readonly
+principal      arn:aws:iam::111122223333:role/sre-oncall-primary
+reason code    incident
+justification  database primary is down, INC-4711
+opened         TIME
+expires        TIME
+`
+	if got := opNormalize(r.stdout, d.base); got != wantOpen {
+		t.Errorf("open output:\n%s\nwant:\n%s", got, wantOpen)
+	}
+	id := approvalIDRE.FindString(r.stdout)
+	r = as("oscar", "break-glass", "list", "--active", "--json")
+	if es, _ := jsonObject(t, r.stdout)["events"].([]any); r.code != ExitOK || len(es) != 1 {
+		t.Errorf("operator's active list: %s %s", r.stdout, r.stderr)
+	}
+	r = as("oscar", "break-glass", "list", "--active")
+	if r.code != ExitOK || !strings.Contains(r.stdout, id+"  active  prod-readonly  arn:aws:iam::111122223333:role/sre-oncall-primary  incident  ") {
+		t.Errorf("operator's active list:\n%s", r.stdout)
+	}
+
+	// A vend through it, then the operator revokes that session.
+	r = as("carol", "credentials", "--url", d.base, "--profile", "prod-readonly")
+	if r.code != ExitOK {
+		t.Fatalf("break-glass vend: %d %s", r.code, r.stderr)
+	}
+	r = as("oscar", "sessions", "--principal", "arn:aws:iam::111122223333:role/sre-oncall-primary", "--active", "--json")
+	ss, _ := jsonObject(t, r.stdout)["sessions"].([]any)
+	if r.code != ExitOK || len(ss) != 1 {
+		t.Fatalf("operator's sessions: %s %s", r.stdout, r.stderr)
+	}
+	sid := ss[0].(map[string]any)["session_id"].(string)
+	r = as("alice", "revoke", sid, "--reason", "x")
+	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: forbidden: ") {
+		t.Errorf("alice revokes carol's session: code %d, stderr %q", r.code, r.stderr)
+	}
+	r = as("oscar", "revoke", sid, "--reason", "contain", "--block-minutes", "30", "--idempotency-key", "rv-1")
+	want := "session      " + sid + "\nstatus       revoked\nenforcement  session_tag\n"
+	if r.code != ExitOK || r.stdout != want {
+		t.Errorf("revoke: code %d\n%s\nwant:\n%s\nstderr: %s", r.code, r.stdout, want, r.stderr)
+	}
+	if doc := rolePolicy(t, srv, "444455556666", "prod-readonly"); !strings.Contains(doc, sid) {
+		t.Errorf("the role's revocation policy lacks %s: %s", sid, doc)
+	}
+	r = as("carol", "session", sid)
+	if r.code != ExitOK || !strings.Contains(r.stdout, "\nstatus             revoked\n") || !strings.Contains(r.stdout, "\nrevoke reason      contain\n") {
+		t.Errorf("session after revoke:\n%s%s", r.stdout, r.stderr)
+	}
+
+	r = as("carol", "break-glass", "close", id, "--comment", "resolved")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "\nstatus         closed\n") {
+		t.Errorf("close: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = as("carol", "break-glass", "close", id)
+	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: conflict: ") {
+		t.Errorf("close again: code %d, stderr %q", r.code, r.stderr)
+	}
 }

@@ -19,6 +19,12 @@ MOTO_VERSION := 5.2.5
 MOTO_VENV    := $(CACHE)/moto-$(MOTO_VERSION)
 MOTO_SERVER  := $(MOTO_VENV)/bin/moto_server
 
+# The AWS CLI v1 the client tests drive through credential_process. It pins
+# botocore exactly, so it gets its own virtualenv rather than sharing moto's.
+AWSCLI_VERSION := 1.46.3
+AWSCLI_VENV    := $(CACHE)/awscli-$(AWSCLI_VERSION)
+AWSCLI         := $(AWSCLI_VENV)/bin/aws
+
 # The Lambda Runtime Interface Emulator runs the real bootstrap in tests.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(CACHE)/rie-$(RIE_VERSION)/aws-lambda-rie
@@ -56,8 +62,8 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 
 .PHONY: go-test
-go-test: $(MOTO_SERVER) $(RIE) $(TOFU) ## Go unit and integration tests (fuzz seed corpora included)
-	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) $(GO) test -count=1 ./...
+go-test: $(MOTO_SERVER) $(AWSCLI) $(RIE) $(TOFU) ## Go unit and integration tests (fuzz seed corpora included)
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_AWSCLI=$(AWSCLI) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) $(GO) test -count=1 ./...
 
 .PHONY: moto
 moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)
@@ -67,6 +73,15 @@ moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)
 $(MOTO_SERVER):
 	python3 -m venv --clear $(MOTO_VENV)
 	$(MOTO_VENV)/bin/pip install --quiet --disable-pip-version-check "moto[server]==$(MOTO_VERSION)" || { rm -f $@; exit 1; }
+	test -x $@ && touch $@
+
+.PHONY: awscli
+awscli: $(AWSCLI) ## install the AWS CLI (v1) the client tests use into $(CACHE)
+
+# As for moto: start from a clean venv, and a failed install leaves no aws.
+$(AWSCLI):
+	python3 -m venv --clear $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check "awscli==$(AWSCLI_VERSION)" || { rm -f $@; exit 1; }
 	test -x $@ && touch $@
 
 .PHONY: policy-test

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/devenv"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/gateway"
+	"github.com/sentinel-tvm/sentinel-tvm/lambda/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/vend"
 )
@@ -38,7 +39,6 @@ type devOptions struct {
 
 var (
 	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
-	orgIDRE  = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 )
 
 func devCommand() *cobra.Command {
@@ -109,7 +109,7 @@ func (o devOptions) check() ([]devenv.Identity, error) {
 	if u, err := url.Parse(o.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usagef("--aws-endpoint %q is not an http(s) URL", o.endpoint)
 	}
-	if o.orgID != "" && !orgIDRE.MatchString(o.orgID) {
+	if o.orgID != "" && !policy.IsOrgID(o.orgID) {
 		return nil, usagef("--org-id %q is not an organization ID such as o-a1b2c3d4e5", o.orgID)
 	}
 	if !regionRE.MatchString(o.region) {

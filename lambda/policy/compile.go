@@ -730,3 +730,10 @@ func anyMatches(pattern string, names []string) bool {
 	}
 	return false
 }
+
+// IsProfileName reports whether s is a valid profile name (the compiler's
+// rule, shared with the service's request checks).
+func IsProfileName(s string) bool { return profileNameRE.MatchString(s) }
+
+// IsOrgID reports whether s looks like an AWS Organizations ID.
+func IsOrgID(s string) bool { return orgIDRE.MatchString(s) }

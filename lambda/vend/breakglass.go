@@ -58,7 +58,7 @@ func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 		return Response{}, aerr
 	}
 	c.profile = body.Profile
-	if !profileRE.MatchString(body.Profile) {
+	if !policy.IsProfileName(body.Profile) {
 		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
 	}
 	if len(body.Justification) > 1024 {

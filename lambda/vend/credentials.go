@@ -36,8 +36,7 @@ const (
 )
 
 var (
-	profileRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	idRE      = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	idRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // credentials answers POST /v1/credentials: evaluate, then (allow only)
@@ -57,7 +56,7 @@ func (s *Service) credentials(ctx context.Context, c *call) (Response, *apiError
 		return Response{}, aerr
 	}
 	c.profile = body.Profile
-	if !profileRE.MatchString(body.Profile) {
+	if !policy.IsProfileName(body.Profile) {
 		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
 	}
 	var requested time.Duration

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentinel-tvm/sentinel-tvm/lambda/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
 )
@@ -72,7 +73,7 @@ func (s *Service) listSessions(ctx context.Context, c *call) (Response, *apiErro
 		return Response{}, aerr
 	}
 	f := store.SessionFilter{Profile: q["profile"], Principal: q["principal"], ActiveOnly: active}
-	if f.Profile != "" && !profileRE.MatchString(f.Profile) {
+	if f.Profile != "" && !policy.IsProfileName(f.Profile) {
 		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
 	}
 	if f.Principal != "" && !principalQueryRE.MatchString(f.Principal) {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
@@ -95,7 +96,7 @@ func (s *Service) createApproval(ctx context.Context, c *call) (Response, *apiEr
 	if !policy.IsProfileName(body.Profile) {
 		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
 	}
-	if j := strings.TrimSpace(body.Justification); j == "" || len(body.Justification) > 1024 {
+	if j := strings.TrimSpace(body.Justification); j == "" || utf8.RuneCountInString(body.Justification) > 1024 {
 		return Response{}, fail(CodeInvalidRequest, "justification is required, at most 1024 characters")
 	}
 	var requested time.Duration
@@ -266,7 +267,7 @@ func decodeComment(c *call) (string, *apiError) {
 			return "", aerr
 		}
 	}
-	if len(body.Comment) > 1024 {
+	if utf8.RuneCountInString(body.Comment) > 1024 {
 		return "", fail(CodeInvalidRequest, "comment must be at most 1024 characters")
 	}
 	return body.Comment, nil

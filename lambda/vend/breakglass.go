@@ -61,7 +61,7 @@ func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 	if !policy.IsProfileName(body.Profile) {
 		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
 	}
-	if len(body.Justification) > 1024 {
+	if utf8.RuneCountInString(body.Justification) > 1024 {
 		return Response{}, fail(CodeInvalidRequest, "justification must be at most 1024 characters")
 	}
 	p, aerr := s.loadPolicy(ctx, c)

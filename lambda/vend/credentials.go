@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -72,7 +73,7 @@ func (s *Service) credentials(ctx context.Context, c *call) (Response, *apiError
 	if body.ApprovalID != "" && !idRE.MatchString(body.ApprovalID) {
 		return Response{}, fail(CodeInvalidRequest, "approval_id must be the 32-character ID of an approval request")
 	}
-	if len(body.Justification) > 1024 {
+	if utf8.RuneCountInString(body.Justification) > 1024 {
 		return Response{}, fail(CodeInvalidRequest, "justification must be at most 1024 characters")
 	}
 

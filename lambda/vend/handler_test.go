@@ -260,7 +260,12 @@ func TestCredentialsInvalidRequests(t *testing.T) {
 	}{
 		{name: "not JSON", body: `profile=dev-readonly`, message: "the body is not a valid JSON object: syntax error at byte 1"},
 		{name: "empty body", body: ``, message: "the body is not a valid JSON object: empty body"},
-		{name: "JSON array", body: `["dev-readonly"]`, message: `the body is not a valid JSON object: field "" must be vend.credentialsRequest`},
+		{name: "JSON array", body: `["dev-readonly"]`, message: "the body must be a JSON object"},
+		{name: "JSON null", body: ` null `, message: "the body must be a JSON object"},
+		{name: "JSON string", body: `"dev-readonly"`, message: "the body must be a JSON object"},
+		{name: "null profile", body: `{"profile":null}`, message: `field "profile" must not be null`},
+		{name: "null optional field", body: `{"profile":"dev-readonly","duration_seconds":null}`, message: `field "duration_seconds" must not be null`},
+		{name: "null fields named in order", body: `{"profile":"dev-readonly","justification":null,"approval_id":null}`, message: `field "approval_id" must not be null`},
 		{name: "unknown field", body: `{"profile":"dev-readonly","role_arn":"arn:aws:iam::1:role/x"}`, message: `the body is not a valid JSON object: json: unknown field "role_arn"`},
 		{name: "profile not a string", body: `{"profile":5}`, message: `the body is not a valid JSON object: field "profile" must be string`},
 		{name: "duration a string", body: `{"profile":"dev-readonly","duration_seconds":"900"}`, message: `the body is not a valid JSON object: field "duration_seconds" must be int64`},
@@ -276,6 +281,7 @@ func TestCredentialsInvalidRequests(t *testing.T) {
 		{name: "duration max int64", body: `{"profile":"dev-readonly","duration_seconds":9223372036854775807}`, message: rangeMsg},
 		{name: "bad approval id", body: `{"profile":"prod-admin","approval_id":"123"}`, message: "approval_id must be the 32-character ID of an approval request"},
 		{name: "justification too long", body: `{"profile":"prod-admin","justification":"` + strings.Repeat("x", 1025) + `"}`, message: "justification must be at most 1024 characters"},
+		{name: "justification too long in characters", body: `{"profile":"prod-admin","justification":"` + strings.Repeat("é", 1025) + `"}`, message: "justification must be at most 1024 characters"},
 		{name: "base64 body", body: `eyJwcm9maWxlIjoiZGV2LXJlYWRvbmx5In0=`, base64: true, message: "the body must be JSON"},
 		{name: "body too large", body: `{"profile":"dev-readonly","justification":"` + strings.Repeat("x", 64<<10) + `"}`, message: "the body exceeds 64 KiB"},
 		{name: "bad format", body: `{"profile":"dev-readonly"}`, query: "json", message: "format must be native, credential_process or container"},
@@ -690,4 +696,24 @@ func TestHealth(t *testing.T) {
 	if strings.Contains(r.Body, "AccessDenied") || strings.Contains(r.Body, "arn:") {
 		t.Errorf("AWS error text in the answer: %s", r.Body)
 	}
+}
+
+// TestTextLimitsCountCharacters: the 1024 limits of justification, comment
+// and reason are characters (api/openapi.yaml maxLength), not bytes.
+func TestTextLimitsCountCharacters(t *testing.T) {
+	h := newHarness(t)
+	long := strings.Repeat("é", 1024) // 2048 bytes
+	r := h.do(loadEvent(t, "credentials-native.json").body(`{"profile":"prod-admin","justification":"` + long + `"}`))
+	wantError(t, r, 403, vend.CodeApprovalRequired, "")
+	id := r.Err.ApprovalID
+	r = h.do(call(t, callerARN, "POST", "/v1/approvals/{id}/cancel", id, `{"comment":"`+long+`"}`))
+	if r.StatusCode != 200 || r.JSON["status"] != "cancelled" {
+		t.Fatalf("cancel with a 1024-character comment: %d %s", r.StatusCode, r.Body)
+	}
+	r = h.do(call(t, callerARN, "POST", "/v1/approvals", "", `{"profile":"prod-admin","justification":"`+long+`"}`))
+	if r.StatusCode != 201 {
+		t.Fatalf("approval with a 1024-character justification: %d %s", r.StatusCode, r.Body)
+	}
+	wantError(t, h.do(call(t, callerARN, "POST", "/v1/approvals", "", `{"profile":"prod-admin","justification":"`+long+`é"}`)),
+		400, vend.CodeInvalidRequest, "justification is required, at most 1024 characters")
 }

@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -223,8 +225,10 @@ func (s *Service) loadPolicy(ctx context.Context, c *call) (*policy.Policy, *api
 	return p, nil
 }
 
-// decodeBody decodes a JSON body strictly into v: unknown fields, trailing
-// data and a missing body are invalid requests.
+// decodeBody decodes a JSON object body strictly into v: unknown fields,
+// null members, trailing data, another JSON value than an object and a
+// missing body are invalid requests (api/openapi.yaml: every request body
+// is an object with additionalProperties false and no nullable member).
 func decodeBody(req *Request, v any) *apiError {
 	body := req.Body
 	if req.IsBase64Encoded {
@@ -232,6 +236,20 @@ func decodeBody(req *Request, v any) *apiError {
 	}
 	if len(body) > 64<<10 {
 		return fail(CodeInvalidRequest, "the body exceeds 64 KiB")
+	}
+	if trimmed := bytes.TrimSpace([]byte(body)); json.Valid(trimmed) {
+		if trimmed[0] != '{' {
+			return fail(CodeInvalidRequest, "the body must be a JSON object")
+		}
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &members); err == nil {
+			names := slices.Sorted(maps.Keys(members))
+			for _, name := range names {
+				if string(members[name]) == "null" {
+					return fail(CodeInvalidRequest, "field %q must not be null", name)
+				}
+			}
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(body)))
 	dec.DisallowUnknownFields()
@@ -268,7 +286,7 @@ func jsonResponse(status int, v any) Response {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		status, buf = http.StatusInternalServerError, *bytes.NewBufferString(`{"error":{"code":"internal","message":"internal error"}}`)
+		status, buf = http.StatusInternalServerError, *bytes.NewBufferString(`{"error":{"code":"internal","message":"internal error","request_id":""}}`)
 	}
 	return Response{
 		StatusCode: status,

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
@@ -157,7 +158,7 @@ func (s *Service) revokeSession(ctx context.Context, c *call) (Response, *apiErr
 	if aerr := decodeBody(c.req, &body); aerr != nil {
 		return Response{}, aerr
 	}
-	if strings.TrimSpace(body.Reason) == "" || len(body.Reason) > 1024 {
+	if strings.TrimSpace(body.Reason) == "" || utf8.RuneCountInString(body.Reason) > 1024 {
 		return Response{}, fail(CodeInvalidRequest, "reason is required, at most 1024 characters")
 	}
 	if body.BlockMinutes != nil && (*body.BlockMinutes < 1 || *body.BlockMinutes > MaxBlockMinutes) {

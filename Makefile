@@ -142,9 +142,10 @@ $(RIE):
 	GOBIN=$(dir $@) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 .PHONY: bootstrap
+# lambda.norpc: see buildTags in lambda/cmd/package (the size target of issue 8).
 bootstrap: ## build the Lambda bootstrap for arm64 and amd64 into dist/
 	for arch in arm64 amd64; do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -ldflags='-s -w' -o dist/$$arch/bootstrap ./lambda/cmd/tvm; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -tags=lambda.norpc -ldflags='-s -w' -o dist/$$arch/bootstrap ./lambda/cmd/tvm; \
 	done
 
 .PHONY: clean

@@ -27,7 +27,7 @@ import (
 func buildBootstrap(tb testing.TB, goarch string, stripped bool) string {
 	tb.Helper()
 	bin := filepath.Join(tb.TempDir(), "bootstrap")
-	args := []string{"build", "-trimpath", "-buildvcs=false", "-o", bin}
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-tags=lambda.norpc", "-o", bin}
 	if stripped {
 		args = append(args, "-ldflags=-s -w")
 	}

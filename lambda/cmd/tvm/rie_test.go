@@ -55,7 +55,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bootstrap, ".")
+	build := exec.Command("go", "build", "-trimpath", "-tags=lambda.norpc", "-ldflags=-s -w", "-o", bootstrap, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

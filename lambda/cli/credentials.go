@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -27,17 +28,21 @@ type tvmOptions struct {
 }
 
 func (o *tvmOptions) register(f *pflag.FlagSet) {
-	f.StringVar(&o.url, "url", "", "the TVM's URL: the API Gateway stage URL, or `sentinel-tvm dev`'s http://HOST:PORT (required)")
+	f.StringVar(&o.url, "url", "", "the TVM's URL: the API Gateway stage URL, or `sentinel-tvm dev`'s http://HOST:PORT (default: $"+urlEnv+")")
 	f.StringVar(&o.profile, "profile", "", "the TVM profile to vend credentials for (required)")
 	f.DurationVar(&o.duration, "duration", 0, "session duration, e.g. 30m (default: the policy's; whole seconds, capped by the policy)")
 	f.StringVar(&o.region, "region", "", "region to sign for (default: from an execute-api URL, else AWS_REGION or the source profile's)")
 	f.StringVar(&o.sourceProfile, "source-profile", "", "shared-config profile whose credentials sign the requests (default: the default chain)")
 }
 
-// check validates the flags; every problem is a usage error.
+// check validates the flags, taking the URL from $SENTINEL_TVM_URL when
+// --url is not given; every problem is a usage error.
 func (o *tvmOptions) check() error {
 	if o.url == "" {
-		return usagef("--url is required")
+		o.url = os.Getenv(urlEnv)
+	}
+	if o.url == "" {
+		return usagef("--url is required (or set %s)", urlEnv)
 	}
 	if o.profile == "" {
 		return usagef("--profile is required")

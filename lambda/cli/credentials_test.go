@@ -38,7 +38,7 @@ func tvmSetup(t *testing.T, srv *clienttest.Server) []string {
 	tvmWrite(t, filepath.Join(dir, "credentials"), creds.String())
 	tvmWrite(t, filepath.Join(dir, "config"), "[profile alice]\n[profile bob]\n[profile mallory]\n")
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-		"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+		urlEnv, "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
 		containerURIVar, containerTokenVar, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ENDPOINT_URL"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
@@ -167,8 +167,13 @@ func TestCredentialsCommand(t *testing.T) {
 		{name: "no such source profile", args: []string{"--profile", "dev-readonly", "--source-profile", "nobody"}, wantCode: 1,
 			wantStderr: "sentinel-tvm: loading the AWS configuration: failed to get shared config profile, nobody\n"},
 
+		{name: "url from SENTINEL_TVM_URL", noFlags: true, wantVend: 1,
+			before: func(t *testing.T, s *clienttest.Server, _ []string) { t.Setenv(urlEnv, s.URL) },
+			args:   []string{"--profile", "dev-readonly", "--region", clienttest.Region, "--source-profile", "alice"}},
+		{name: "--url over SENTINEL_TVM_URL", wantVend: 1, args: []string{"--profile", "dev-readonly"},
+			before: func(t *testing.T, _ *clienttest.Server, _ []string) { t.Setenv(urlEnv, "http://127.0.0.1:1") }},
 		{name: "no url", noFlags: true, args: []string{"--profile", "p"}, wantCode: 2,
-			wantStderr: "Error: --url is required\nRun 'sentinel-tvm credentials --help' for usage.\n"},
+			wantStderr: "Error: --url is required (or set SENTINEL_TVM_URL)\nRun 'sentinel-tvm credentials --help' for usage.\n"},
 		{name: "no profile", args: nil, wantCode: 2,
 			wantStderr: "Error: --profile is required\nRun 'sentinel-tvm credentials --help' for usage.\n"},
 		{name: "bad url", noFlags: true, args: []string{"--url", "ftp://x", "--profile", "p"}, wantCode: 2,

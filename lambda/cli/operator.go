@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -22,7 +21,8 @@ import (
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/client"
 )
 
-// urlEnv is where operator commands read the TVM's URL when --url is not given.
+// urlEnv is where every command that calls the TVM reads its URL when --url
+// is not given.
 const urlEnv = "SENTINEL_TVM_URL"
 
 // operatorOptions are the flags of the operator commands (profiles,
@@ -45,16 +45,11 @@ func (o *operatorOptions) register(f *pflag.FlagSet) {
 // newClient checks the flags and builds the signing client; it records the
 // bodies of the answers for --json.
 func (o *operatorOptions) newClient() (*client.Client, error) {
-	if o.url == "" {
-		o.url = os.Getenv(urlEnv)
-	}
-	if o.url == "" {
-		return nil, usagef("--url is required (or set %s)", urlEnv)
-	}
 	t := tvmOptions{url: o.url, region: o.region, sourceProfile: o.sourceProfile, profile: "-"}
 	if err := t.check(); err != nil {
 		return nil, err
 	}
+	o.url = t.url
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	tr.TLSHandshakeTimeout = 10 * time.Second

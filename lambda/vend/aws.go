@@ -46,8 +46,8 @@ func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writ
 		// The revoker function runs one revocation at a time (reserved
 		// concurrency 1, see lambda/revoke): a busy revoker answers
 		// TooManyRequestsException, a throttle the standard retryer
-		// retries; these bounds wait for a dozen revocations (about a
-		// second each) ahead, within API Gateway's 29 s.
+		// retries, within the request's deadline (the function's
+		// timeout; a revocation takes about a second).
 		invoke := lambda.NewFromConfig(awsCfg, func(o *lambda.Options) {
 			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 				so.MaxAttempts = revokerMaxAttempts

@@ -495,7 +495,7 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 		c.undocumented = true
 		k.do(h, bad(c, 404, vend.CodeNotFound))
 	}
-	k.do(h, bad(action(eng2, pendingID, "approve", ``, nil), 403, vend.CodeForbidden)) // own request
+	k.do(h, bad(action(eng2, pendingID, "approve", ``, nil), 403, vend.CodeForbidden))   // own request
 	k.do(h, bad(action(callerARN, pendingID, "deny", ``, nil), 403, vend.CodeForbidden)) // not an approver
 	k.do(h, bad(action(sam, pendingID, "cancel", ``, nil), 403, vend.CodeForbidden))     // not the requester
 	decideKey := map[string]string{vend.IdempotencyHeader: "deny-1"}

@@ -178,8 +178,8 @@ func TestCompile(t *testing.T) {
 			wantCode: 1,
 			wantStderr: `DIR/profiles.hcl:2:14: Invalid role ARN: role_arn "arn:aws:iam::111122223333:user/not-a-role" is not an IAM role ARN such as "arn:aws:iam::111122223333:role/NAME".
 DIR/rules.hcl:2:16: Invalid effect: effect must be one of "allow", "deny", "require_approval"; got "alow". Did you mean "allow"?
-DIR/settings.hcl:2:18: Duration too long: "max_duration" is 2h; sessions last at most 1h (STS role chaining).
 DIR/rules.hcl:9:16: Profile glob matches no profile: "prod-*" matches none of the profiles (dev-read).
+DIR/settings.hcl:2:18: Duration too long: "max_duration" is 2h; sessions last at most 1h (STS role chaining).
 4 error(s): the policy was not compiled
 `,
 		},
@@ -188,8 +188,7 @@ DIR/rules.hcl:9:16: Profile glob matches no profile: "prod-*" matches none of th
 			args:     []string{"policy", "compile", "DIR"},
 			wantCode: 1,
 			wantStderr: `DIR/broken.hcl:4:1: Missing item separator: Expected a comma to mark the beginning of the next item.
-DIR/broken.hcl:1:19: Missing required argument: The argument "principals" is required, but no definition was found.
-2 error(s): the policy was not compiled
+1 error(s): the policy was not compiled
 `,
 		},
 		{
@@ -213,9 +212,7 @@ DIR/b.test.hcl:8: test "wrong duration": expected duration 1h, got 30m (allow by
 			wantCode: 1,
 			wantStderr: `DIR/broken.test.hcl:2:70: Invalid multi-line string: Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \n escape to represent a newline character or use the "heredoc" multi-line template syntax.
 DIR/broken.test.hcl:2:70: Unterminated template string: No closing marker was found for the string.
-DIR/broken.test.hcl:1:21: Missing required argument: The argument "profile" is required, but no definition was found.
-DIR/broken.test.hcl:1:21: Missing required argument: The argument "expect" is required, but no definition was found.
-4 error(s): the policy was not compiled
+2 error(s): the policy was not compiled
 `,
 		},
 		{
@@ -370,8 +367,8 @@ DIR/b.test.hcl:8: test "wrong duration": expected duration 1h, got 30m (allow by
 			wantCode: 1,
 			wantStderr: `DIR/profiles.hcl:2:14: Invalid role ARN: role_arn "arn:aws:iam::111122223333:user/not-a-role" is not an IAM role ARN such as "arn:aws:iam::111122223333:role/NAME".
 DIR/rules.hcl:2:16: Invalid effect: effect must be one of "allow", "deny", "require_approval"; got "alow". Did you mean "allow"?
-DIR/settings.hcl:2:18: Duration too long: "max_duration" is 2h; sessions last at most 1h (STS role chaining).
 DIR/rules.hcl:9:16: Profile glob matches no profile: "prod-*" matches none of the profiles (dev-read).
+DIR/settings.hcl:2:18: Duration too long: "max_duration" is 2h; sessions last at most 1h (STS role chaining).
 4 error(s): the policy was not compiled
 `,
 		},
@@ -616,8 +613,8 @@ DIR/b.test.hcl:8: test "wrong duration": expected duration 1h, got 30m (allow by
 			wantCode: 1,
 			wantStderr: `DIR/profiles.hcl:2:14: Invalid role ARN: role_arn "arn:aws:iam::111122223333:user/not-a-role" is not an IAM role ARN such as "arn:aws:iam::111122223333:role/NAME".
 DIR/rules.hcl:2:16: Invalid effect: effect must be one of "allow", "deny", "require_approval"; got "alow". Did you mean "allow"?
-DIR/settings.hcl:2:18: Duration too long: "max_duration" is 2h; sessions last at most 1h (STS role chaining).
 DIR/rules.hcl:9:16: Profile glob matches no profile: "prod-*" matches none of the profiles (dev-read).
+DIR/settings.hcl:2:18: Duration too long: "max_duration" is 2h; sessions last at most 1h (STS role chaining).
 4 error(s): the policy was not compiled
 `,
 		},
@@ -627,9 +624,7 @@ DIR/rules.hcl:9:16: Profile glob matches no profile: "prod-*" matches none of th
 			wantCode: 1,
 			wantStderr: `DIR/broken.test.hcl:2:70: Invalid multi-line string: Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \n escape to represent a newline character or use the "heredoc" multi-line template syntax.
 DIR/broken.test.hcl:2:70: Unterminated template string: No closing marker was found for the string.
-DIR/broken.test.hcl:1:21: Missing required argument: The argument "profile" is required, but no definition was found.
-DIR/broken.test.hcl:1:21: Missing required argument: The argument "expect" is required, but no definition was found.
-4 error(s): the policy was not compiled
+2 error(s): the policy was not compiled
 `,
 		},
 		{

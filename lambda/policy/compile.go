@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,8 +137,36 @@ type globUse struct {
 
 // Compile parses and checks policy sources (files ending in .test.hcl hold
 // test cases) and returns the canonical bundle. Every problem is reported
-// in one pass; warnings come back with a successful result too.
+// in one pass, in file and position order; warnings come back with a
+// successful result too. Syntax errors stop there, as they do in
+// Terraform: what follows them in a file cannot be read reliably, and
+// checking it would only add follow-on errors.
 func Compile(srcs []Source) (*Compiled, hcl.Diagnostics) {
+	out, diags := compile(srcs)
+	SortDiagnostics(diags)
+	return out, diags
+}
+
+// SortDiagnostics orders diagnostics by file, line and column; those with
+// no position (about the policy as a whole) come last, in the order found.
+func SortDiagnostics(diags hcl.Diagnostics) {
+	slices.SortStableFunc(diags, func(a, b *hcl.Diagnostic) int {
+		switch {
+		case a.Subject == nil && b.Subject == nil:
+			return 0
+		case a.Subject == nil:
+			return 1
+		case b.Subject == nil:
+			return -1
+		}
+		return cmp.Or(
+			cmp.Compare(a.Subject.Filename, b.Subject.Filename),
+			cmp.Compare(a.Subject.Start.Byte, b.Subject.Start.Byte),
+		)
+	})
+}
+
+func compile(srcs []Source) (*Compiled, hcl.Diagnostics) {
 	c := &compiler{
 		profileRange: map[string]hcl.Range{},
 		ruleRange:    map[string]hcl.Range{},
@@ -145,14 +175,19 @@ func Compile(srcs []Source) (*Compiled, hcl.Diagnostics) {
 	}
 	sorted := append([]Source(nil), srcs...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
-	policyFiles := 0
-	for _, src := range sorted {
+	files := make([]*hcl.File, len(sorted))
+	for i, src := range sorted {
 		c.files[src.Name] = src.Data
 		file, diags := hclsyntax.ParseConfig(src.Data, src.Name, hcl.InitialPos)
 		c.add(diags...)
-		if file == nil {
-			continue
-		}
+		files[i] = file
+	}
+	if c.diags.HasErrors() {
+		return nil, c.diags
+	}
+	policyFiles := 0
+	for i, src := range sorted {
+		file := files[i]
 		if IsTestFile(src.Name) {
 			c.tests = append(c.tests, c.testBlocks(file.Body)...)
 			continue

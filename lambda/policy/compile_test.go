@@ -360,10 +360,8 @@ test "t" {
 			name: "syntax error",
 			want: []string{
 				"main.hcl:2:18: Invalid multi-line string: Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the \"heredoc\" multi-line template syntax.",
-				"main.hcl:3:2: Invalid multi-line string: Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the \"heredoc\" multi-line template syntax.",
 				"main.hcl:2:18: Unterminated template string: No closing marker was found for the string.",
-				"main.hcl:1:10: Missing required argument: The argument \"profiles\" is required, but no definition was found.",
-				"main.hcl:1:10: Missing required argument: The argument \"principals\" is required, but no definition was found.",
+				"main.hcl:3:2: Invalid multi-line string: Quoted strings may not be split over multiple lines. To produce a multi-line string, either use the \\n escape to represent a newline character or use the \"heredoc\" multi-line template syntax.",
 			},
 			files: withProfiles(map[string]string{"main.hcl": src(`
 rule "r" {
@@ -431,8 +429,8 @@ func TestCompileDurations(t *testing.T) {
 			name: "durations that do not parse or exceed 1h",
 			want: []string{
 				"main.hcl:2:18: Duration too long: \"max_duration\" is 1h30m; sessions last at most 1h (STS role chaining).",
-				"main.hcl:8:22: Duration too long: \"max_duration\" is 2h; sessions last at most 1h (STS role chaining).",
 				"main.hcl:7:22: Invalid duration: \"default_duration\" must be a duration such as \"15m\" or \"1h\" (Go duration syntax); \"15 minutes\" does not parse.",
+				"main.hcl:8:22: Duration too long: \"max_duration\" is 2h; sessions last at most 1h (STS role chaining).",
 				"main.hcl:15:18: Invalid duration: \"max_duration\" must be a positive whole number of seconds; got \"1.5s\".",
 				"main.hcl:22:18: Invalid duration: \"max_duration\" must be a positive whole number of seconds; got \"0s\".",
 			},
@@ -737,9 +735,9 @@ rule "r" {
 			name: "approvers on other effects",
 			want: []string{
 				"main.hcl:5:3: Unexpected approvers: approvers is only valid with effect = \"require_approval\", not \"allow\".",
+				"main.hcl:8:1: warning: Users can never match: users and approver_users match principal.user, which is empty unless settings.trusted_session_roles lists the caller's role; it lists none.",
 				"main.hcl:12:3: Unexpected approver_users: approver_users is only valid with effect = \"require_approval\", not \"deny\".",
 				"main.hcl:13:3: Unexpected min_approvals: min_approvals is only valid with effect = \"require_approval\", not \"deny\".",
-				"main.hcl:8:1: warning: Users can never match: users and approver_users match principal.user, which is empty unless settings.trusted_session_roles lists the caller's role; it lists none.",
 			},
 			files: withProfiles(map[string]string{"main.hcl": src(`
 rule "allow" {
@@ -1286,10 +1284,10 @@ test "t" {
 		"a.hcl:2:18: Invalid role ARN: role_arn \"arn:aws:iam::111122223333:user/app\" is not an IAM role ARN such as \"arn:aws:iam::111122223333:role/NAME\".",
 		"a.hcl:3:18: Duration too long: \"max_duration\" is 2h; sessions last at most 1h (STS role chaining).",
 		"b.hcl:2:16: Invalid effect: effect must be one of \"allow\", \"deny\", \"require_approval\"; got \"alow\". Did you mean \"allow\"?",
-		"b.hcl:5:16: Invalid CIDR: \"10.0.0.1/8\" has host bits set. Did you mean \"10.0.0.0/8\"?",
-		"c.hcl:5:1: Unsupported block type: Blocks of type \"bogus\" are not expected here.",
-		"c.hcl:2:22: Invalid duration: \"default_duration\" must be a duration such as \"15m\" or \"1h\" (Go duration syntax); \"forever\" does not parse.",
 		"b.hcl:3:16: Profile glob matches no profile: \"ap\" matches none of the profiles (app). Did you mean \"app\"?",
+		"b.hcl:5:16: Invalid CIDR: \"10.0.0.1/8\" has host bits set. Did you mean \"10.0.0.0/8\"?",
+		"c.hcl:2:22: Invalid duration: \"default_duration\" must be a duration such as \"15m\" or \"1h\" (Go duration syntax); \"forever\" does not parse.",
+		"c.hcl:5:1: Unsupported block type: Blocks of type \"bogus\" are not expected here.",
 		"d.test.hcl:1:10: Missing required argument: The argument \"profile\" is required, but no definition was found.",
 		"d.test.hcl:1:10: Missing required argument: The argument \"expect\" is required, but no definition was found.",
 		"d.test.hcl:2:15: Invalid principal: \"alice\" is not an IAM or STS principal ARN; use a caller ARN as the request context shows it, e.g. \"arn:aws:sts::111122223333:assumed-role/ROLE/SESSION\".",
@@ -1340,8 +1338,8 @@ func TestCompileTestFiles(t *testing.T) {
 				"rules.test.hcl:35:15: warning: Unknown profile: The policy has no profile \"ap\", so this case is denied. Did you mean \"app\"?",
 				"rules.test.hcl:42:21: Invalid source_ip: \"10.0.0.0/8\" is not an IP address.",
 				"rules.test.hcl:43:21: Invalid duration: \"duration\" must be a duration such as \"15m\" or \"1h\" (Go duration syntax); \"20 minutes\" does not parse.",
-				"rules.test.hcl:45:21: Incorrect attribute value type: Inappropriate value for attribute \"break_glass\": bool required.",
 				"rules.test.hcl:44:21: Duration too long: \"expect_duration\" is 2h; sessions last at most 1h (STS role chaining).",
+				"rules.test.hcl:45:21: Incorrect attribute value type: Inappropriate value for attribute \"break_glass\": bool required.",
 			},
 			files: withProfiles(map[string]string{"rules.hcl": allowAppHCL, "rules.test.hcl": src(`
 test "bad expect" {
@@ -1397,12 +1395,12 @@ test "other values" {
 			name: "structure",
 			want: []string{
 				"a.test.hcl:7:1: Unsupported block type: Blocks of type \"tset\" are not expected here. Did you mean \"test\"?",
-				"b.test.hcl:7:1: Policy block in a test file: rule blocks belong in policy files; files ending in \".test.hcl\" hold only test blocks.",
 				"a.test.hcl:10:16: Missing required argument: The argument \"principal\" is required, but no definition was found.",
 				"a.test.hcl:10:16: Missing required argument: The argument \"profile\" is required, but no definition was found.",
 				"a.test.hcl:10:16: Missing required argument: The argument \"expect\" is required, but no definition was found.",
 				"a.test.hcl:11:3: Unsupported argument: An argument named \"expected\" is not expected here. Did you mean \"expect\"?",
 				"b.test.hcl:1:6: Duplicate test: A test named \"same\" was already defined at a.test.hcl:1.",
+				"b.test.hcl:7:1: Policy block in a test file: rule blocks belong in policy files; files ending in \".test.hcl\" hold only test blocks.",
 			},
 			files: withProfiles(map[string]string{"rules.hcl": allowAppHCL,
 				"a.test.hcl": src(`

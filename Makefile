@@ -97,8 +97,9 @@ terraform-check: $(TOFU) $(TFLINT) ## tofu fmt, tflint, tfcheck (when ../shared 
 	$(GO) vet -tags aws ./test/...
 
 .PHONY: docs
-docs: ## regenerate the README inputs/outputs tables from the .tf files
+docs: ## regenerate the README inputs/outputs tables from the .tf files and docs/api.md from api/openapi.yaml
 	$(GO) run ./tools/tfdocs/cmd/tfdocs . modules/protected-role
+	$(GO) run ./tools/apidoc/cmd/apidoc
 
 .PHONY: test-aws
 test-aws: ## deploy examples/ to the AWS account of your credentials and test them (TERRAFORM_BINARY=tofu|terraform)

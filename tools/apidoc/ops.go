@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -18,11 +19,11 @@ type Operation struct {
 // Route is the operation as the handler's router names it: "METHOD /path".
 func (o Operation) Route() string { return o.Method + " " + o.Path }
 
-var methodOrder = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+var methodOrder = []string{http.MethodPost, http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete,
 	http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodConnect}
 
-// Operations lists the document's operations in path order, then method
-// order (GET before POST).
+// Operations lists the document's operations in the order of their first
+// tag among the document's tags, then by path, then POST before GET.
 func Operations(doc *openapi3.T) []Operation {
 	var out []Operation
 	for _, path := range sortedKeys(doc.Paths.Map()) {
@@ -33,6 +34,23 @@ func Operations(doc *openapi3.T) []Operation {
 			}
 		}
 	}
+	tagIndex := func(o Operation) int {
+		for i, t := range doc.Tags {
+			if len(o.Op.Tags) > 0 && o.Op.Tags[0] == t.Name {
+				return i
+			}
+		}
+		return len(doc.Tags)
+	}
+	slices.SortStableFunc(out, func(a, b Operation) int {
+		if c := tagIndex(a) - tagIndex(b); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return slices.Index(methodOrder, a.Method) - slices.Index(methodOrder, b.Method)
+	})
 	return out
 }
 

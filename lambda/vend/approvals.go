@@ -164,8 +164,9 @@ var approvalStatuses = []store.ApprovalStatus{
 // requests, and the requests in that status (default pending) the caller
 // may decide (or, for operators, all of them), newest first.
 func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiError) {
-	status := store.ApprovalStatus(c.req.QueryStringParameters["status"])
-	if status != "" && !slices.Contains(approvalStatuses, status) {
+	q, filtered := query(c, "status")
+	status := store.ApprovalStatus(q)
+	if filtered && !slices.Contains(approvalStatuses, status) {
 		return Response{}, fail(CodeInvalidRequest, "status must be pending, approved, denied, cancelled, expired or used")
 	}
 	p, aerr := s.loadPolicy(ctx, c)

@@ -146,15 +146,25 @@ func (s *Service) listBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 	return jsonResponse(http.StatusOK, map[string]any{"events": views}), nil
 }
 
-// boolQuery reads an optional true/false query parameter.
+// boolQuery reads an optional true/false query parameter; absent is false.
 func boolQuery(c *call, name string) (bool, *apiError) {
-	switch c.req.QueryStringParameters[name] {
-	case "", "false":
+	v, ok := query(c, name)
+	switch {
+	case !ok, v == "false":
 		return false, nil
-	case "true":
+	case v == "true":
 		return true, nil
 	}
 	return false, fail(CodeInvalidRequest, "%s must be true or false", name)
+}
+
+// query returns a query parameter and whether the request has it. A
+// parameter given with an empty value (?status=) is there, and so is
+// checked like any other value rather than read as absent: every parameter
+// has a set of valid values, and the empty string is in none of them.
+func query(c *call, name string) (string, bool) {
+	v, ok := c.req.QueryStringParameters[name]
+	return v, ok
 }
 
 // closeBreakGlass answers POST /v1/break-glass/{id}/close: the event's

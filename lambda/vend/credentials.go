@@ -44,11 +44,11 @@ var (
 // scope, record and call STS. Every failure on the way returns no
 // credentials.
 func (s *Service) credentials(ctx context.Context, c *call) (Response, *apiError) {
-	format := c.req.QueryStringParameters["format"]
-	switch format {
-	case "":
+	format, ok := query(c, "format")
+	switch {
+	case !ok:
 		format = FormatNative
-	case FormatNative, FormatCredentialProcess, FormatContainer:
+	case format == FormatNative, format == FormatCredentialProcess, format == FormatContainer:
 	default:
 		return Response{}, fail(CodeInvalidRequest, "format must be native, credential_process or container")
 	}

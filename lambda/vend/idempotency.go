@@ -20,19 +20,20 @@ const IdempotencyTTL = 24 * time.Hour
 
 var idempotencyKeyRE = regexp.MustCompile(`^[\x21-\x7E]{1,255}$`)
 
-// header returns a request header, whatever its case.
-func header(req *Request, name string) string {
+// header returns a request header, whatever its case, and whether the
+// request has it at all: a header sent with an empty value is there.
+func header(req *Request, name string) (string, bool) {
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			return v, true
 		}
 	}
 	for k, vs := range req.MultiValueHeaders {
 		if strings.EqualFold(k, name) && len(vs) > 0 {
-			return vs[0]
+			return vs[0], true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // idempotent wraps a state-creating route: with an Idempotency-Key, a
@@ -46,10 +47,12 @@ func header(req *Request, name string) string {
 // which are never stored.
 func (s *Service) idempotent(route routeFunc) routeFunc {
 	return func(ctx context.Context, c *call) (Response, *apiError) {
-		key := header(c.req, IdempotencyHeader)
-		if key == "" {
+		key, ok := header(c.req, IdempotencyHeader)
+		if !ok {
 			return route(ctx, c)
 		}
+		// An empty key is a malformed key, not a missing one: the client
+		// meant to make the request safe to retry, and it would not be.
 		if !idempotencyKeyRE.MatchString(key) {
 			return Response{}, fail(CodeInvalidRequest, "%s must be 1-255 printable ASCII characters without spaces", IdempotencyHeader)
 		}

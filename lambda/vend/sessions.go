@@ -68,16 +68,17 @@ var principalQueryRE = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x
 // the caller's own sessions; operators see everyone's and may filter by
 // principal.
 func (s *Service) listSessions(ctx context.Context, c *call) (Response, *apiError) {
-	q := c.req.QueryStringParameters
 	active, aerr := boolQuery(c, "active")
 	if aerr != nil {
 		return Response{}, aerr
 	}
-	f := store.SessionFilter{Profile: q["profile"], Principal: q["principal"], ActiveOnly: active}
-	if f.Profile != "" && !policy.IsProfileName(f.Profile) {
+	profile, byProfile := query(c, "profile")
+	principal, byPrincipal := query(c, "principal")
+	f := store.SessionFilter{Profile: profile, Principal: principal, ActiveOnly: active}
+	if byProfile && !policy.IsProfileName(f.Profile) {
 		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
 	}
-	if f.Principal != "" && !principalQueryRE.MatchString(f.Principal) {
+	if byPrincipal && !principalQueryRE.MatchString(f.Principal) {
 		return Response{}, fail(CodeInvalidRequest, "principal must be a principal ARN")
 	}
 	p, aerr := s.loadPolicy(ctx, c)

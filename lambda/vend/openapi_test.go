@@ -403,6 +403,7 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	// Requests the document rejects too.
 	for _, c := range []apiCall{
 		creds(callerARN, `{"profile":"dev-readonly"}`, format("json")),
+		creds(callerARN, `{"profile":"dev-readonly"}`, format("")),
 		creds(callerARN, ``, nil),
 		creds(callerARN, `null`, nil),
 		creds(callerARN, `["dev-readonly"]`, nil),
@@ -467,11 +468,11 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	}
 	k.do(h, ok(list(sam, "/v1/approvals", nil), 200))
 	k.do(h, ok(list(callerARN, "/v1/approvals", url.Values{"status": {"used"}}), 200))
-	k.do(h, bad(func() apiCall {
-		c := list(callerARN, "/v1/approvals", url.Values{"status": {"nope"}})
+	for _, status := range []string{"nope", ""} {
+		c := list(callerARN, "/v1/approvals", url.Values{"status": {status}})
 		c.undocumented = true
-		return c
-	}(), 400, vend.CodeInvalidRequest))
+		k.do(h, bad(c, 400, vend.CodeInvalidRequest))
+	}
 	k.do(h, ok(list(sam, "/v1/approvals/"+pendingID, nil), 200))
 	k.do(h, bad(list(callerARN, "/v1/approvals/"+pendingID, nil), 403, vend.CodeForbidden))
 	k.do(h, bad(list(callerARN, "/v1/approvals/"+unknown, nil), 404, vend.CodeNotFound))
@@ -553,7 +554,7 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	k.do(h, ok(list(callerARN, "/v1/sessions", nil), 200))
 	k.do(h, ok(list(sam, "/v1/sessions", url.Values{"principal": {principalARN}, "profile": {"dev-readonly"}, "active": {"true"}}), 200))
 	k.do(h, bad(list(eng2, "/v1/sessions", url.Values{"principal": {principalARN}}), 403, vend.CodeForbidden))
-	for _, q := range []url.Values{{"active": {"1"}}, {"principal": {"alice"}}, {"profile": {"../x"}}} {
+	for _, q := range []url.Values{{"active": {"1"}}, {"active": {""}}, {"principal": {"alice"}}, {"principal": {""}}, {"profile": {"../x"}}, {"profile": {""}}} {
 		c := list(callerARN, "/v1/sessions", q)
 		c.undocumented = true
 		k.do(h, bad(c, 400, vend.CodeInvalidRequest))

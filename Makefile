@@ -25,6 +25,15 @@ AWSCLI_VERSION := 1.46.3
 AWSCLI_VENV    := $(CACHE)/awscli-$(AWSCLI_VERSION)
 AWSCLI         := $(AWSCLI_VENV)/bin/aws
 
+# schemathesis fuzzes `sentinel-tvm dev` with api/openapi.yaml. Its own
+# virtualenv: it pins its dependencies (hypothesis, requests, ...) loosely and
+# moto's tightly-pinned botocore need not move with it; botocore is pinned
+# here for the SigV4 auth hook (scripts/schemathesis_sigv4.py).
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_BOTOCORE := 1.44.8
+SCHEMATHESIS_VENV    := $(CACHE)/schemathesis-$(SCHEMATHESIS_VERSION)
+SCHEMATHESIS         := $(SCHEMATHESIS_VENV)/bin/schemathesis
+
 # The Lambda Runtime Interface Emulator runs the real bootstrap in tests.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(CACHE)/rie-$(RIE_VERSION)/aws-lambda-rie
@@ -54,7 +63,7 @@ $(CLI): go.mod go.sum $(shell find lambda -name '*.go' -not -name '*_test.go')
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./lambda/cmd/sentinel-tvm
 
 .PHONY: test
-test: vet go-test policy-test terraform-check ## run every test CI runs
+test: vet go-test policy-test terraform-check schemathesis ## run every test CI runs
 
 .PHONY: vet
 vet: ## go vet and gofmt check
@@ -82,6 +91,17 @@ awscli: $(AWSCLI) ## install the AWS CLI (v1) the client tests use into $(CACHE)
 $(AWSCLI):
 	python3 -m venv --clear $(AWSCLI_VENV)
 	$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check "awscli==$(AWSCLI_VERSION)" || { rm -f $@; exit 1; }
+	test -x $@ && touch $@
+
+.PHONY: schemathesis
+schemathesis: $(CLI) $(MOTO_SERVER) $(SCHEMATHESIS) ## fuzz `sentinel-tvm dev` on moto with api/openapi.yaml (bounded: about 2.5 minutes; SEED=, MAX_TIME=)
+	CLI=$(CLI) MOTO_SERVER=$(MOTO_SERVER) SCHEMATHESIS=$(SCHEMATHESIS) scripts/schemathesis.sh
+
+# As for moto: start from a clean venv, and a failed install leaves no
+# schemathesis.
+$(SCHEMATHESIS):
+	python3 -m venv --clear $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check "schemathesis==$(SCHEMATHESIS_VERSION)" "botocore==$(SCHEMATHESIS_BOTOCORE)" || { rm -f $@; exit 1; }
 	test -x $@ && touch $@
 
 .PHONY: policy-test

@@ -52,7 +52,8 @@ func Render(src []byte, v Vars) ([]byte, error) {
 	return []byte(val.AsString()), nil
 }
 
-// Parse parses and validates a rendered document.
+// Parse parses and validates a rendered document, its links included
+// (checkLinks: kin-openapi does not follow them).
 func Parse(rendered []byte) (*openapi3.T, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(rendered)
@@ -62,6 +63,9 @@ func Parse(rendered []byte) (*openapi3.T, error) {
 	if err := doc.Validate(context.Background(), openapi3.EnableSchemaFormatValidation(),
 		openapi3.EnableSchemaPatternValidation(), openapi3.EnableSchemaDefaultsValidation(), openapi3.EnableExamplesValidation()); err != nil {
 		return nil, fmt.Errorf("%s is not a valid OpenAPI document: %w", DocumentPath, err)
+	}
+	if err := checkLinks(doc); err != nil {
+		return nil, fmt.Errorf("%s has invalid links: %w", DocumentPath, err)
 	}
 	return doc, nil
 }

@@ -14,7 +14,8 @@ import (
 const MarkdownPath = "docs/api.md"
 
 // Markdown renders the API reference of a loaded document: its operations
-// (parameters, request body, answers with their error codes and headers)
+// (parameters, request body, answers with their error codes, headers and
+// links)
 // and every schema.
 func Markdown(doc *openapi3.T) string {
 	var b strings.Builder
@@ -84,6 +85,11 @@ func Markdown(doc *openapi3.T) string {
 				headers = append(headers, hs)
 			}
 			w("| %d | %s | %s | %s |\n", status, pipes(typeOf(ResponseSchema(r))), pipes(strings.Join(headers, "; ")), cell(deref(r.Value.Description)))
+		}
+		for _, status := range op.Statuses() {
+			if links, _ := Links(doc, o.Responses.Status(status)); len(links) > 0 {
+				w("\nLinks from %d: %s.\n", status, linksLine(links))
+			}
 		}
 	}
 

@@ -120,12 +120,46 @@ PY
 # /v1/credentials"). A schema-valid body can break those rules, and the
 # answer is then 400 invalid_request, as DESIGN.md "HTTP API" specifies. Every
 # other status still fails the check, and it stays as it is elsewhere.
+#
+# Dictionaries: part of the generated values of these body members are the
+# example policy's (policies/), so that generated requests get past the
+# policy's checks to the logic behind them: its profiles, the prod-emergency
+# break_glass block's reason_codes and a justification longer than its
+# min_justification_length (20). openBreakGlass needs all three at once
+# (and a prod-* profile), so it draws them more often. They are the test
+# policy's values, not the API's (a deployed policy has its own), so they
+# are here and not in api/openapi.yaml (as `example`, which API Gateway's
+# models do not support either). Negative cases are unaffected.
 cat >"$state/schemathesis.toml" <<'TOML'
 [cache]
 enabled = false
 
+[dictionaries.profiles]
+values = ["prod-admin", "prod-readonly", "analytics-readonly", "ci-deploy"]
+
+[dictionaries.break_glass_profiles]
+values = ["prod-admin", "prod-readonly"]
+
+[dictionaries.reason_codes]
+values = ["incident", "security", "recovery"]
+
+[dictionaries.justifications]
+values = ["INC-4711: the primary database failed over and needs manual recovery"]
+
+[parameters]
+"body.profile" = { dictionary = "profiles", probability = 0.5 }
+"query.profile" = { dictionary = "profiles", probability = 0.5 }
+"body.justification" = { dictionary = "justifications", probability = 0.5 }
+
 [[operations]]
-include-operation-id-regex = "^(openBreakGlass|createApproval)$"
+include-operation-id = "openBreakGlass"
+checks.positive_data_acceptance.expected-statuses = ["2XX", "3XX", "400", "401", "403", "404", "409", "429", "5XX"]
+parameters."body.profile" = { dictionary = "break_glass_profiles", probability = 0.8 }
+parameters."body.reason_code" = { dictionary = "reason_codes", probability = 0.8 }
+parameters."body.justification" = { dictionary = "justifications", probability = 0.8 }
+
+[[operations]]
+include-operation-id = "createApproval"
 checks.positive_data_acceptance.expected-statuses = ["2XX", "3XX", "400", "401", "403", "404", "409", "429", "5XX"]
 TOML
 

@@ -150,7 +150,7 @@ bench: ## run the benchmarks recorded in docs/benchmarks.md
 .PHONY: bench-perf
 bench-perf: $(MOTO_SERVER) $(RIE) ## the end-to-end benchmarks only (a few minutes)
 	SENTINEL_PERF=1 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) $(GO) test -count=1 -v -timeout 30m -run '^$$' -bench . -benchtime 1x ./lambda/perf
-	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) $(GO) test -count=1 -v -run '^TestBootstrapUnderRIE$$' ./lambda/cmd/tvm | grep -E 'cold start|stripped bootstrap|^(ok|FAIL|--- )'
+	SENTINEL_RIE_STARTS=21 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) $(GO) test -count=1 -v -run '^TestBootstrapUnderRIE$$' ./lambda/cmd/tvm | grep -E 'cold start|stripped bootstrap|^(ok|FAIL|--- )'
 
 .PHONY: run
 run: $(CLI) $(MOTO_SERVER) ## run the service locally on the moto AWS emulator (Ctrl-C stops it)

@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,31 +31,6 @@ func TestLambdaAWSConfig(t *testing.T) {
 		}
 		if _, err := lambdaAWSConfig(env(m)); err == nil {
 			t.Errorf("no error without %s", missing)
-		}
-	}
-}
-
-// TestBootstrapKeepsDeadMethodElimination: the bootstrap, built as it is
-// deployed (GOOS=linux, the lambda.norpc tag of lambda/cmd/package), links
-// no package that calls reflect.Value.MethodByName with a computed name
-// (net/rpc, text/template, html/template). One such package makes the
-// linker keep every exported method of every reachable type (all of each
-// AWS SDK client's operations): 23.4 MiB instead of 13.2 MiB stripped on
-// arm64, past issue 8's 20 MB target.
-func TestBootstrapKeepsDeadMethodElimination(t *testing.T) {
-	cmd := exec.Command("go", "list", "-deps", "-tags=lambda.norpc", ".")
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	deps := strings.Fields(string(out))
-	if !slices.Contains(deps, "github.com/aws/aws-lambda-go/lambda") {
-		t.Fatalf("go list -deps found no aws-lambda-go: %v", deps)
-	}
-	for _, bad := range []string{"net/rpc", "text/template", "html/template"} {
-		if slices.Contains(deps, bad) {
-			t.Errorf("the bootstrap links %s, which disables the linker's dead method elimination", bad)
 		}
 	}
 }

@@ -38,8 +38,9 @@ func (o *tvmOptions) register(f *pflag.FlagSet) {
 // check validates the flags, taking the URL from $SENTINEL_TVM_URL when
 // --url is not given; every problem is a usage error.
 func (o *tvmOptions) check() error {
+	source := "--url"
 	if o.url == "" {
-		o.url = os.Getenv(urlEnv)
+		o.url, source = os.Getenv(urlEnv), urlEnv
 	}
 	if o.url == "" {
 		return usagef("--url is required (or set %s)", urlEnv)
@@ -48,7 +49,7 @@ func (o *tvmOptions) check() error {
 		return usagef("--profile is required")
 	}
 	if u, err := url.Parse(o.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return usagef("--url %q is not an http(s) URL (no credentials, query or fragment)", o.url)
+		return usagef("%s %q is not an http(s) URL (no credentials, query or fragment)", source, o.url)
 	}
 	if o.duration < 0 || o.duration%time.Second != 0 {
 		return usagef("--duration %s must be a positive whole number of seconds, e.g. 30m", o.duration)

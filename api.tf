@@ -120,12 +120,13 @@ resource "aws_api_gateway_rest_api" "this" {
   description = "Sentinel TVM ${var.name}: token vending machine"
   body        = local.api_body
   policy      = data.aws_iam_policy_document.api_resource.json
-  # API Gateway's models take a subset of JSON Schema draft 4 (its known
-  # issues list oneOf and additionalProperties, which the document uses to
-  # be exact for the handler's tests and schemathesis); an import warning
-  # about them must not fail the deployment. The gateway only routes,
-  # authenticates with SigV4 and proxies; the handler validates every
-  # request itself. (Unexercised here: no AWS account.)
+  # Stated, though it is the provider's default: API Gateway's models take a
+  # subset of JSON Schema draft 4 (its known issues list oneOf and
+  # additionalProperties, which the document uses to be exact for the
+  # handler's tests and schemathesis), and an import warning about them must
+  # not fail the deployment. The gateway only routes, authenticates with
+  # SigV4 and proxies; the handler validates every request itself. Whether
+  # the import succeeds is proven only by a real deployment (test-aws).
   fail_on_warnings = false
 
   endpoint_configuration {

@@ -50,6 +50,7 @@ func unavailable(op string, err error) error {
 var names = map[string]string{
 	"#pk": AttrPK, "#ttl": AttrTTL, "#count": "count", "#kind": "kind",
 	"#status": "status", "#exp": "expires_at", "#version": "version", "#target": "target_id",
+	"#owner": "owner",
 }
 
 // only returns the names an expression uses (DynamoDB rejects unused ones).
@@ -607,6 +608,51 @@ func (d *Dynamo) GetBlock(ctx context.Context, principal, user, profile string) 
 		return Block{}, fmt.Errorf("%w: block for %s", ErrNotFound, profile)
 	}
 	return b, nil
+}
+
+// AcquireLease implements Leases: a put if the lease is free, lapsed or
+// already owner's.
+func (d *Dynamo) AcquireLease(ctx context.Context, name, owner string, until, now time.Time) error {
+	if now.IsZero() {
+		now = d.opt.Now()
+	}
+	until, now, err := checkLease(name, owner, until, now)
+	if err != nil {
+		return err
+	}
+	_, err = d.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(d.table),
+		Item:                     marshal(newLeaseItem(name, owner, until, now)),
+		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR #owner = :owner"),
+		ExpressionAttributeNames: only("#pk", "#exp", "#owner"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": num(now.Unix()), ":owner": str(owner),
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return fmt.Errorf("%w: lease %s is held", ErrConflict, name)
+	case err != nil:
+		return unavailable("acquire lease", err)
+	}
+	return nil
+}
+
+// ReleaseLease implements Leases: a delete if owner holds the lease.
+func (d *Dynamo) ReleaseLease(ctx context.Context, name, owner string) error {
+	_, err := d.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       leaseKey(name).av(),
+		ConditionExpression:       aws.String("#owner = :owner"),
+		ExpressionAttributeNames:  only("#owner"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":owner": str(owner)},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) { // another owner's, or gone: fine
+		return unavailable("release lease", err)
+	}
+	return nil
 }
 
 // get reads one item with a strongly consistent read.

@@ -277,3 +277,21 @@ func (it blockItem) record() Block {
 		By: it.By, Reason: it.Reason, SessionID: it.SessionID, CreatedAt: fromEpoch(it.CreatedAt),
 	}
 }
+
+// leaseItem is a lease: one per name. Its ttl is its expiry, so DynamoDB
+// deletes lapsed leases; AcquireLease never relies on that.
+type leaseItem struct {
+	itemKeys
+	Name       string `dynamodbav:"lease_name"`
+	Owner      string `dynamodbav:"owner"`
+	ExpiresAt  int64  `dynamodbav:"expires_at"`
+	AcquiredAt int64  `dynamodbav:"acquired_at"`
+}
+
+func newLeaseItem(name, owner string, until, now time.Time) leaseItem {
+	k := leaseKey(name)
+	return leaseItem{
+		itemKeys: itemKeys{PK: k.pk, SK: k.sk, TTL: until.Unix(), Kind: kindLease},
+		Name:     name, Owner: owner, ExpiresAt: until.Unix(), AcquiredAt: epoch(now),
+	}
+}

@@ -23,6 +23,7 @@ type Memory struct {
 	rates       map[key]int
 	idempotency map[key]IdempotencyRecord
 	blocks      map[key]Block
+	leases      map[key]leaseItem
 }
 
 var _ Store = (*Memory)(nil)
@@ -39,6 +40,7 @@ func NewMemory(opt Options) *Memory {
 		rates:       map[key]int{},
 		idempotency: map[key]IdempotencyRecord{},
 		blocks:      map[key]Block{},
+		leases:      map[key]leaseItem{},
 	}
 }
 
@@ -402,6 +404,36 @@ func (m *Memory) GetBlock(ctx context.Context, principal, user, profile string) 
 		return Block{}, fmt.Errorf("%w: block for %s", ErrNotFound, profile)
 	}
 	return b, nil
+}
+
+// AcquireLease implements Leases.
+func (m *Memory) AcquireLease(ctx context.Context, name, owner string, until, now time.Time) error {
+	if now.IsZero() {
+		now = m.opt.Now()
+	}
+	until, now, err := checkLease(name, owner, until, now)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := leaseKey(name)
+	if prev, ok := m.leases[k]; ok && prev.ExpiresAt >= now.Unix() && prev.Owner != owner {
+		return fmt.Errorf("%w: lease %s is held", ErrConflict, name)
+	}
+	m.leases[k] = newLeaseItem(name, owner, until, now)
+	return nil
+}
+
+// ReleaseLease implements Leases.
+func (m *Memory) ReleaseLease(ctx context.Context, name, owner string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := leaseKey(name)
+	if prev, ok := m.leases[k]; ok && prev.Owner == owner {
+		delete(m.leases, k)
+	}
+	return nil
 }
 
 // newestFirst sorts by sort key, descending, and keeps at most limit.

@@ -98,6 +98,7 @@ const (
 	kindActiveBG   = "BGACTIVE" // lock: a person's active break-glass event for a profile
 	kindIdem       = "IDEMPOTENCY"
 	kindBlock      = "BLOCK" // a person's re-vending block for a profile
+	kindLease      = "LEASE" // a named lease (mutual exclusion with an expiry)
 )
 
 // key is an item's primary key.
@@ -121,6 +122,7 @@ func rateKey(k RateKey, window time.Duration, start time.Time) key {
 func idemKey(principal, user, k string) key {
 	return key{kindIdem + "#" + Identity(principal, user), k}
 }
+func leaseKey(name string) key { return key{kindLease + "#" + name, kindLease} }
 
 // Index keys.
 func personPK(principal, user string) string   { return "PERSON#" + Identity(principal, user) }

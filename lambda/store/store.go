@@ -1,6 +1,7 @@
 // Package store is the data layer of the single DynamoDB table: sessions,
-// approval requests, break-glass events, rate-limit windows and idempotency
-// keys (docs/data-model.md describes the keys and access patterns).
+// approval requests, break-glass events, rate-limit windows, idempotency
+// keys and leases (docs/data-model.md describes the keys and access
+// patterns).
 //
 // Store is what the service needs, one method per access pattern. Dynamo
 // implements it on DynamoDB; Memory is an in-memory fake with the same
@@ -74,6 +75,7 @@ type Store interface {
 	BreakGlass
 	Idempotency
 	Blocks
+	Leases
 }
 
 // RateKey names one rate-limit counter, e.g. a principal's identity.
@@ -153,6 +155,23 @@ type Blocks interface {
 	// GetBlock returns the block in force for the person and profile, or
 	// ErrNotFound.
 	GetBlock(ctx context.Context, principal, user, profile string) (Block, error)
+}
+
+// Leases are short mutual-exclusion locks with an expiry, for work outside
+// the table that must not overlap (revocations rewriting one role's IAM
+// policy, which has no conditional write). A lease whose holder died
+// lapses at its Until; nothing else frees it.
+type Leases interface {
+	// AcquireLease takes the lease name for owner until until (rounded up
+	// to the second). It succeeds when the lease is free, has lapsed
+	// (its until is before now), or is already owner's (then until is
+	// renewed); it fails with ErrConflict while another owner holds it.
+	// A zero now means the store's clock.
+	AcquireLease(ctx context.Context, name, owner string, until, now time.Time) error
+	// ReleaseLease frees the lease name if owner holds it. A lease held by
+	// another owner (it lapsed and was taken over) or already gone is left
+	// as it is, and is not an error.
+	ReleaseLease(ctx context.Context, name, owner string) error
 }
 
 // Block refuses re-vending for one person and profile until Until.

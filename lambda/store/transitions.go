@@ -176,3 +176,20 @@ func checkVendApproved(s SessionRecord) error {
 	}
 	return nil
 }
+
+// checkLease checks AcquireLease's arguments and normalises the times:
+// now to the second as the table keeps it, until rounded up to the second,
+// so a lease is never shorter than asked.
+func checkLease(name, owner string, until, now time.Time) (time.Time, time.Time, error) {
+	if !until.Truncate(time.Second).Equal(until) {
+		until = until.Truncate(time.Second).Add(time.Second)
+	}
+	until, now = stamp(until), stamp(now)
+	switch {
+	case name == "" || owner == "":
+		return until, now, invalid("a lease needs a name and an owner")
+	case !until.After(now):
+		return until, now, invalid("lease %s: until must be after now", name)
+	}
+	return until, now, nil
+}

@@ -38,6 +38,7 @@ type Store interface {
 	store.BreakGlass
 	store.Idempotency
 	store.Blocks
+	store.Leases
 }
 
 var _ Store = (store.Store)(nil)

@@ -309,6 +309,20 @@ func (f *faultStore) ListBreakGlass(ctx context.Context, fl store.BreakGlassFilt
 	return f.Store.ListBreakGlass(ctx, fl)
 }
 
+func (f *faultStore) AcquireLease(ctx context.Context, name, owner string, until, now time.Time) error {
+	if err := f.hit("AcquireLease"); err != nil {
+		return err
+	}
+	return f.Store.AcquireLease(ctx, name, owner, until, now)
+}
+
+func (f *faultStore) ReleaseLease(ctx context.Context, name, owner string) error {
+	if err := f.hit("ReleaseLease"); err != nil {
+		return err
+	}
+	return f.Store.ReleaseLease(ctx, name, owner)
+}
+
 // ---- policy source ------------------------------------------------------
 
 // countingPolicy counts Policy calls and can fail them.

@@ -576,6 +576,8 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	k.do(h, bad(revokeCall(callerARN, failedID, `{"reason":"x"}`), 409, vend.CodeConflict))
 	k.do(h, ok(revokeCall(callerARN, sessionID, `{"reason":"laptop lost","block_minutes":60}`), 200))
 	k.do(h, ok(list(callerARN, "/v1/sessions/"+sessionID, nil), 200)) // revoked
+	// The owner again: 409, only operators repair.
+	k.do(h, bad(revokeCall(callerARN, sessionID, `{"reason":"again"}`), 409, vend.CodeConflict))
 	rv.Result = revoke.Result{Enforcement: revoke.EnforcementTokenIssueTime, TokenIssueCutoff: h.clock.Now()}
 	k.do(h, ok(revokeCall(sam, sessionID, `{"reason":"repair"}`), 200))
 	k.do(h, bad(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 403, vend.CodeSessionRevoked))

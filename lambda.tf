@@ -99,10 +99,6 @@ resource "aws_lambda_function" "revoker" {
   source_code_hash = local.handler_zip_hash
   memory_size      = 128
   timeout          = var.lambda.timeout
-  # One revocation at a time: IAM has no conditional write, so two revokers
-  # writing the same role's policy at once could drop a deny. A busy
-  # revoker throttles; the API function retries (lambda/vend/aws.go).
-  reserved_concurrent_executions = 1
 
   environment {
     variables = merge(

@@ -118,7 +118,7 @@ variable "lambda_zip_path" {
 }
 
 variable "lambda" {
-  description = "The functions: architecture, memory (MB), timeout (s, at most 29: API Gateway's integration limit), reserved concurrency (-1: none), X-Ray active tracing."
+  description = "The functions: architecture, memory (MB), timeout (s, at most 29: API Gateway's integration limit), the API function's reserved concurrency (-1: none; the revoker function reserves none), X-Ray active tracing."
   type = object({
     architecture         = optional(string, "arm64")
     memory_size          = optional(number, 256)

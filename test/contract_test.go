@@ -550,21 +550,6 @@ func handlerRoutes(t *testing.T) map[string]bool {
 // routes and every route the handler serves, each with AWS_IAM auth and
 // the Lambda proxy integration; api.tf renders it with the function's
 // invoke ARN and redeploys when it changes.
-// TestRevokerRunsOneAtATime: the revoker function has a reserved
-// concurrency of exactly 1. IAM has no conditional write, so two revoker
-// instances rewriting one role's revocation policy at once could drop a
-// deny; lambda/revoke relies on this, and lambda/vend retries the throttle.
-func TestRevokerRunsOneAtATime(t *testing.T) {
-	m := parseModule(t, root)
-	attr, ok := m.block(t, "resource.aws_lambda_function.revoker").Body.Attributes["reserved_concurrent_executions"]
-	if !ok {
-		t.Fatal("aws_lambda_function.revoker sets no reserved_concurrent_executions; want 1")
-	}
-	if v, diags := attr.Expr.Value(nil); diags.HasErrors() || !v.Type().Equals(cty.Number) || !v.RawEquals(cty.NumberIntVal(1)) {
-		t.Errorf("aws_lambda_function.revoker reserved_concurrent_executions = %s, want 1", m.text(attr.Expr))
-	}
-}
-
 func TestRoutesDeclaredWithIAMAuth(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join(root, "api/openapi.yaml"))
 	if err != nil {

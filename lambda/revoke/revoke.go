@@ -17,13 +17,13 @@
 // until every session issued before it has expired, and the result says
 // so (enforcement token_issue_time).
 //
-// IAM has no conditional writes, so revocations are serialized: one
-// Revoker runs one revocation at a time, and in AWS the revoker function
-// has a reserved concurrency of 1 (the API function's Invoker retries
-// while it is busy). Writers outside the TVM (a person, another tool) can
-// still race it: each revocation reads, modifies and writes the policy,
-// then reads it again to check its statement is there, and redoes a lost
-// round a bounded number of times.
+// IAM has no conditional writes. Within the TVM, revocations of one role
+// do not overlap: the API function holds a per-role lease in the table
+// (store.Leases) around its call to the revoker, so the revoker itself
+// runs concurrently for different roles and takes no lock. Writers outside
+// the TVM (a person, another tool) can still race it: each revocation
+// reads, modifies and writes the policy, then reads it again to check its
+// statement is there, and redoes a lost round a bounded number of times.
 package revoke
 
 import (
@@ -36,7 +36,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -116,8 +115,6 @@ type Revoker struct {
 	Settle time.Duration
 	// Limit overrides MaxInlinePolicyChars (tests); 0 means the IAM limit.
 	Limit int
-
-	mu sync.Mutex // one revocation at a time: IAM has no conditional write
 }
 
 var (
@@ -128,10 +125,8 @@ var (
 )
 
 // Revoke makes sure the session is denied on its role, and says how.
-// Calls are serialized.
+// Callers keep revocations of one role from overlapping (the lease).
 func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	m := roleARNRE.FindStringSubmatch(req.RoleARN)
 	switch {
 	case m == nil:

@@ -311,47 +311,6 @@ func TestRevokeRetriesALostRace(t *testing.T) {
 	}
 }
 
-// slowReads makes every read take a while, so concurrent read-modify-write
-// rounds overlap.
-type slowReads struct{ *fakeIAM }
-
-func (s slowReads) GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, o ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error) {
-	time.Sleep(2 * time.Millisecond)
-	return s.fakeIAM.GetRolePolicy(ctx, in, o...)
-}
-
-// TestRevokeSerializesConcurrentRevocations: concurrent revocations on one
-// role through one Revoker (dev's in-process revoker; the revoker
-// function's reserved concurrency of 1 does the same across instances)
-// each land in one round, and none is lost.
-func TestRevokeSerializesConcurrentRevocations(t *testing.T) {
-	f, c := newFakeIAM(), newClock()
-	r := newRevoker(slowReads{f}, c)
-	r.MaxAttempts = 1 // no second round to repair a lost race
-	const n = 16
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			res, err := r.Revoke(t.Context(), req(i+1, t0))
-			if err == nil && (res.Attempts != 1 || res.Enforcement != EnforcementSessionTag) {
-				err = fmt.Errorf("session %d: %+v", i+1, res)
-			}
-			errs <- err
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
-	if got := sids(f.doc(t, "prod-admin")); len(got) != n {
-		t.Fatalf("%d statements %v, want %d: a revocation was lost", len(got), got, n)
-	}
-}
-
 func TestRevokeRefusesBadRequests(t *testing.T) {
 	f, c := newFakeIAM(), newClock()
 	r := newRevoker(f, c)

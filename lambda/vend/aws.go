@@ -3,10 +3,8 @@ package vend
 import (
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -15,13 +13,6 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
-)
-
-// The revoker function's invocations retry throttles this often, waiting at
-// most this long between two attempts.
-const (
-	revokerMaxAttempts = 12
-	revokerMaxBackoff  = 2 * time.Second
 )
 
 // NewAWSDeps builds the production dependencies from an AWS config: SSM for
@@ -43,18 +34,9 @@ func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writ
 		Metrics: metrics,
 	}
 	if cfg.RevokerFunction != "" {
-		// The revoker function runs one revocation at a time (reserved
-		// concurrency 1, see lambda/revoke): a busy revoker answers
-		// TooManyRequestsException, a throttle the standard retryer
-		// retries, within the request's deadline (the function's
-		// timeout; a revocation takes about a second).
-		invoke := lambda.NewFromConfig(awsCfg, func(o *lambda.Options) {
-			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-				so.MaxAttempts = revokerMaxAttempts
-				so.MaxBackoff = revokerMaxBackoff
-			})
-		})
-		d.Revoker = &revoke.Invoker{Client: invoke, FunctionName: cfg.RevokerFunction}
+		// The SDK's default retryer: revocations of one role wait for a
+		// lease in the table (revokeSession), never for a throttle.
+		d.Revoker = &revoke.Invoker{Client: lambda.NewFromConfig(awsCfg), FunctionName: cfg.RevokerFunction}
 	}
 	if cfg.NotifyTopicARN != "" {
 		d.Notifier = &SNSNotifier{Client: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN}

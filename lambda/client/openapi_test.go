@@ -8,6 +8,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +42,22 @@ type validatingProxy struct {
 
 	mu       sync.Mutex
 	problems []string
-	ops      map[string]int // operationId -> requests
+	ops      map[string]int      // operationId -> requests
+	statuses map[string][]string // operationId -> answers, in order: "200", "403 gateway", ...
+	handled  map[string]int      // operationId -> answers from the handler (not the gateway's own)
+}
+
+// isGatewayAnswer tells API Gateway's own error answer (the document's
+// GatewayError: an object with "message" alone, as lambda/gateway writes
+// for a failed signature, an unknown route or a body too large) from the
+// handler's ({"error": {...}} or a success).
+func isGatewayAnswer(body []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil || len(m) != 1 {
+		return false
+	}
+	_, ok := m["message"]
+	return ok
 }
 
 func (p *validatingProxy) fail(format string, args ...any) {
@@ -63,7 +79,10 @@ func (p *validatingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.ops[opID]++
 	p.mu.Unlock()
-	opts := &openapi3filter.Options{MultiError: true, AuthenticationFunc: func(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	// SkipSettingDefaults: ValidateRequest would otherwise write the
+	// parameters' defaults into the request (?active=false), which then no
+	// longer matches its signature.
+	opts := &openapi3filter.Options{MultiError: true, SkipSettingDefaults: true, AuthenticationFunc: func(_ context.Context, in *openapi3filter.AuthenticationInput) error {
 		if !strings.HasPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=") {
 			return errors.New("the request is not SigV4-signed")
 		}
@@ -79,7 +98,20 @@ func (p *validatingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.next.ServeHTTP(rec, r)
 	resp := rec.Result()
 	respBody := rec.Body.Bytes()
-	if resp.StatusCode != http.StatusForbidden || !bytes.Contains(respBody, []byte(`"message"`)) { // not the gateway's own
+	gatewayAnswer := isGatewayAnswer(respBody)
+	p.mu.Lock()
+	if gatewayAnswer {
+		p.statuses[opID] = append(p.statuses[opID], fmt.Sprintf("%d gateway %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype")))
+		// Every request here is signed and documented: the gateway has no
+		// reason to answer one itself.
+		p.problems = append(p.problems, fmt.Sprintf("%s %s: the gateway answered %d %s %s, not the handler",
+			opID, r.URL.RequestURI(), resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"), respBody))
+	} else {
+		p.statuses[opID] = append(p.statuses[opID], fmt.Sprint(resp.StatusCode))
+		p.handled[opID]++
+	}
+	p.mu.Unlock()
+	if !gatewayAnswer {
 		check := httptest.NewRequest(r.Method, r.URL.String(), nil)
 		out := &openapi3filter.ResponseValidationInput{
 			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: check, PathParams: params, Route: route, Options: opts},
@@ -119,7 +151,7 @@ func TestClientMatchesTheDocument(t *testing.T) {
 	}
 	srv := clienttest.NewServer(t)
 	target, _ := url.Parse(srv.URL)
-	proxy := &validatingProxy{router: router, ops: map[string]int{}, next: &httputil.ReverseProxy{
+	proxy := &validatingProxy{router: router, ops: map[string]int{}, statuses: map[string][]string{}, handled: map[string]int{}, next: &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			r.Out.Host = r.In.Host // signed
@@ -213,11 +245,23 @@ func TestClientMatchesTheDocument(t *testing.T) {
 	for _, p := range proxy.problems {
 		t.Error(p)
 	}
-	// Every documented operation has a client method.
+	// Every documented operation has a client method, and the handler
+	// answered it at least once. The calls above ignore refusals, and the
+	// gateway's own answers (403 {"message"}) are not validated against the
+	// operation, so a method whose signing broke would otherwise pass on
+	// gateway 403s alone, its requests never reaching the handler.
 	for _, op := range apidoc.Operations(doc) {
-		if proxy.ops[op.Op.OperationID] == 0 {
-			t.Errorf("no client method calls %s (%s)", op.Op.OperationID, op.Route())
+		id := op.Op.OperationID
+		switch {
+		case proxy.ops[id] == 0:
+			t.Errorf("no client method calls %s (%s)", id, op.Route())
+		case proxy.handled[id] == 0:
+			t.Errorf("%s (%s): no answer came from the handler, only the gateway's own: %v (is the request signed as the gateway verifies?)",
+				id, op.Route(), proxy.statuses[id])
 		}
+	}
+	if t.Failed() {
+		t.Logf("answers per operation: %v", proxy.statuses)
 	}
 }
 

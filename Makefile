@@ -27,12 +27,17 @@ AWSCLI         := $(AWSCLI_VENV)/bin/aws
 
 # schemathesis fuzzes `sentinel-tvm dev` with api/openapi.yaml. Its own
 # virtualenv: it pins its dependencies (hypothesis, requests, ...) loosely and
-# moto's tightly-pinned botocore need not move with it; botocore is pinned
-# here for the SigV4 auth hook (scripts/schemathesis_sigv4.py).
-SCHEMATHESIS_VERSION := 4.32.5
-SCHEMATHESIS_BOTOCORE := 1.44.8
-SCHEMATHESIS_VENV    := $(CACHE)/schemathesis-$(SCHEMATHESIS_VERSION)
-SCHEMATHESIS         := $(SCHEMATHESIS_VENV)/bin/schemathesis
+# moto's tightly-pinned botocore need not move with it. Every package of it
+# (botocore too, for the SigV4 auth hook scripts/schemathesis_sigv4.py) is
+# pinned in the constraints file, and the directory is keyed on that file's
+# content as well as the version: changing a pin installs afresh. It needs
+# Python >= 3.11 (hypothesis); SCHEMATHESIS_PYTHON= picks another interpreter.
+SCHEMATHESIS_VERSION     := 4.32.5
+SCHEMATHESIS_CONSTRAINTS := scripts/schemathesis-constraints.txt
+SCHEMATHESIS_PYTHON      ?= python3
+SCHEMATHESIS_PINS        := $(shell sha256sum $(SCHEMATHESIS_CONSTRAINTS) | cut -c1-12)
+SCHEMATHESIS_VENV        := $(CACHE)/schemathesis-$(SCHEMATHESIS_VERSION)-$(SCHEMATHESIS_PINS)
+SCHEMATHESIS             := $(SCHEMATHESIS_VENV)/bin/schemathesis
 
 # The Lambda Runtime Interface Emulator runs the real bootstrap in tests.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
@@ -65,9 +70,15 @@ $(CLI): go.mod go.sum $(shell find lambda -name '*.go' -not -name '*_test.go')
 .PHONY: test
 test: vet go-test policy-test terraform-check schemathesis ## run every test CI runs
 
+# make -j test: schemathesis (two cores' worth of fuzzing, timing-sensitive
+# start-up) runs after the Go tests rather than beside them.
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+schemathesis fuzz: | go-test
+endif
+
 .PHONY: vet
 vet: ## go vet and gofmt check
-	@out=$$(gofmt -l lambda test 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l lambda test tools 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 .PHONY: go-test
@@ -93,15 +104,27 @@ $(AWSCLI):
 	$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check "awscli==$(AWSCLI_VERSION)" || { rm -f $@; exit 1; }
 	test -x $@ && touch $@
 
+# make test's run is deterministic: a fixed seed, bounded by examples per
+# operation (MAX_EXAMPLES=), with a generous time cap per identity only as a
+# safety net. SEED=random (or make fuzz) explores: a random seed, printed, and
+# bounded by time instead. REPORT_DIR= keeps the JUnit/NDJSON reports.
 .PHONY: schemathesis
-schemathesis: $(CLI) $(MOTO_SERVER) $(SCHEMATHESIS) ## fuzz `sentinel-tvm dev` on moto with api/openapi.yaml (bounded: about 2.5 minutes; SEED=, MAX_TIME=)
-	CLI=$(CLI) MOTO_SERVER=$(MOTO_SERVER) SCHEMATHESIS=$(SCHEMATHESIS) scripts/schemathesis.sh
+schemathesis: $(CLI) $(MOTO_SERVER) $(SCHEMATHESIS) ## fuzz `sentinel-tvm dev` on moto with api/openapi.yaml (fixed seed, about 2.5 minutes; SEED=, SEED=random, REPORT_DIR=)
+	CLI=$(CLI) MOTO_SERVER=$(MOTO_SERVER) SCHEMATHESIS=$(SCHEMATHESIS) GO=$(GO) scripts/schemathesis.sh
+
+.PHONY: fuzz
+fuzz: $(CLI) $(MOTO_SERVER) $(SCHEMATHESIS) ## schemathesis with a random seed, bounded by time (MAX_TIME= seconds per identity, default 60)
+	SEED=random CLI=$(CLI) MOTO_SERVER=$(MOTO_SERVER) SCHEMATHESIS=$(SCHEMATHESIS) GO=$(GO) scripts/schemathesis.sh
 
 # As for moto: start from a clean venv, and a failed install leaves no
-# schemathesis.
+# schemathesis. The interpreter's version is checked first: on an older one
+# pip fails with a resolver error that does not say why.
 $(SCHEMATHESIS):
-	python3 -m venv --clear $(SCHEMATHESIS_VENV)
-	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check "schemathesis==$(SCHEMATHESIS_VERSION)" "botocore==$(SCHEMATHESIS_BOTOCORE)" || { rm -f $@; exit 1; }
+	@$(SCHEMATHESIS_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "schemathesis $(SCHEMATHESIS_VERSION) needs Python >= 3.11 (hypothesis); $(SCHEMATHESIS_PYTHON) is $$($(SCHEMATHESIS_PYTHON) --version 2>&1)." >&2; \
+	  echo "Install a newer python3, or point SCHEMATHESIS_PYTHON= at one (e.g. SCHEMATHESIS_PYTHON=python3.12)." >&2; exit 1; }
+	$(SCHEMATHESIS_PYTHON) -m venv --clear $(SCHEMATHESIS_VENV)
+	$(SCHEMATHESIS_VENV)/bin/pip install --quiet --disable-pip-version-check -c $(SCHEMATHESIS_CONSTRAINTS) "schemathesis==$(SCHEMATHESIS_VERSION)" botocore || { rm -f $@; exit 1; }
 	test -x $@ && touch $@
 
 .PHONY: policy-test

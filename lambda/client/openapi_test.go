@@ -329,3 +329,21 @@ func schemaAt(t *testing.T, doc *openapi3.T, path string) *openapi3.Schema {
 	}
 	return ref.Value
 }
+
+// TestErrorCodesAreTheDocuments: the client's Code constants are the
+// document's ErrorCode enum (which lambda/vend's test ties to the handler's
+// codes), so a code the service can send is one the client names.
+func TestErrorCodesAreTheDocuments(t *testing.T) {
+	doc := loadDoc(t)
+	var enum []string
+	for _, v := range doc.Components.Schemas["ErrorCode"].Value.Enum {
+		enum = append(enum, v.(string))
+	}
+	consts := []string{client.CodeInvalidRequest, client.CodeForbidden, client.CodePolicyDenied, client.CodeApprovalRequired,
+		client.CodeSessionRevoked, client.CodeNotFound, client.CodeConflict, client.CodeRateLimited, client.CodeUnavailable, client.CodeInternal}
+	slices.Sort(enum)
+	slices.Sort(consts)
+	if !slices.Equal(enum, consts) {
+		t.Errorf("ErrorCode enum %v, the client's Code constants %v", enum, consts)
+	}
+}

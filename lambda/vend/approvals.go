@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
@@ -93,11 +92,11 @@ func (s *Service) createApproval(ctx context.Context, c *call) (Response, *apiEr
 		return Response{}, aerr
 	}
 	c.profile = body.Profile
-	if !policy.IsProfileName(body.Profile) {
-		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
+	if aerr := checkProfileName(body.Profile); aerr != nil {
+		return Response{}, aerr
 	}
-	if j := strings.TrimSpace(body.Justification); j == "" || utf8.RuneCountInString(body.Justification) > 1024 {
-		return Response{}, fail(CodeInvalidRequest, "justification is required, at most 1024 characters")
+	if aerr := checkText("justification", body.Justification, true); aerr != nil {
+		return Response{}, aerr
 	}
 	var requested time.Duration
 	if body.DurationSeconds != nil {
@@ -268,8 +267,8 @@ func decodeComment(c *call) (string, *apiError) {
 			return "", aerr
 		}
 	}
-	if utf8.RuneCountInString(body.Comment) > 1024 {
-		return "", fail(CodeInvalidRequest, "comment must be at most 1024 characters")
+	if aerr := checkText("comment", body.Comment, false); aerr != nil {
+		return "", aerr
 	}
 	return body.Comment, nil
 }

@@ -58,11 +58,11 @@ func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 		return Response{}, aerr
 	}
 	c.profile = body.Profile
-	if !policy.IsProfileName(body.Profile) {
-		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
+	if aerr := checkProfileName(body.Profile); aerr != nil {
+		return Response{}, aerr
 	}
-	if utf8.RuneCountInString(body.Justification) > 1024 {
-		return Response{}, fail(CodeInvalidRequest, "justification must be at most 1024 characters")
+	if aerr := checkText("justification", body.Justification, false); aerr != nil {
+		return Response{}, aerr
 	}
 	p, aerr := s.loadPolicy(ctx, c)
 	if aerr != nil {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"regexp"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -57,8 +56,8 @@ func (s *Service) credentials(ctx context.Context, c *call) (Response, *apiError
 		return Response{}, aerr
 	}
 	c.profile = body.Profile
-	if !policy.IsProfileName(body.Profile) {
-		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
+	if aerr := checkProfileName(body.Profile); aerr != nil {
+		return Response{}, aerr
 	}
 	var requested time.Duration
 	if body.DurationSeconds != nil {
@@ -73,8 +72,8 @@ func (s *Service) credentials(ctx context.Context, c *call) (Response, *apiError
 	if body.ApprovalID != "" && !idRE.MatchString(body.ApprovalID) {
 		return Response{}, fail(CodeInvalidRequest, "approval_id must be the 32-character ID of an approval request")
 	}
-	if utf8.RuneCountInString(body.Justification) > 1024 {
-		return Response{}, fail(CodeInvalidRequest, "justification must be at most 1024 characters")
+	if aerr := checkText("justification", body.Justification, false); aerr != nil {
+		return Response{}, aerr
 	}
 
 	p, aerr := s.loadPolicy(ctx, c)

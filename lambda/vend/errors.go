@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sentinel-tvm/sentinel-tvm/lambda/policy"
 )
 
 // Error codes of the API (DESIGN.md "HTTP API").
@@ -54,6 +58,29 @@ func (e *apiError) Error() string {
 
 func fail(code, format string, args ...any) *apiError {
 	return &apiError{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// maxText is the longest justification, comment or reason, in characters.
+const maxText = 1024
+
+// checkProfileName refuses a profile that is not a profile name.
+func checkProfileName(name string) *apiError {
+	if !policy.IsProfileName(name) {
+		return fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
+	}
+	return nil
+}
+
+// checkText refuses free text over maxText characters, and empty (or
+// blank) text when it is required.
+func checkText(field, text string, required bool) *apiError {
+	switch {
+	case required && (strings.TrimSpace(text) == "" || utf8.RuneCountInString(text) > maxText):
+		return fail(CodeInvalidRequest, "%s is required, at most %d characters", field, maxText)
+	case utf8.RuneCountInString(text) > maxText:
+		return fail(CodeInvalidRequest, "%s must be at most %d characters", field, maxText)
+	}
+	return nil
 }
 
 func failCause(code string, cause error, format string, args ...any) *apiError {

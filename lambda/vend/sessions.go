@@ -7,11 +7,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/sentinel-tvm/sentinel-tvm/lambda/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
 )
@@ -77,8 +74,10 @@ func (s *Service) listSessions(ctx context.Context, c *call) (Response, *apiErro
 	profile, byProfile := query(c, "profile")
 	principal, byPrincipal := query(c, "principal")
 	f := store.SessionFilter{Profile: profile, Principal: principal, ActiveOnly: active}
-	if byProfile && !policy.IsProfileName(f.Profile) {
-		return Response{}, fail(CodeInvalidRequest, "profile must be a profile name (1-64 letters, digits, '.', '_' or '-')")
+	if byProfile {
+		if aerr := checkProfileName(f.Profile); aerr != nil {
+			return Response{}, aerr
+		}
 	}
 	if byPrincipal && !principalQueryRE.MatchString(f.Principal) {
 		return Response{}, fail(CodeInvalidRequest, "principal must be a principal ARN")
@@ -166,8 +165,8 @@ func (s *Service) revokeSession(ctx context.Context, c *call) (Response, *apiErr
 	if aerr := decodeBody(c.req, &body); aerr != nil {
 		return Response{}, aerr
 	}
-	if strings.TrimSpace(body.Reason) == "" || utf8.RuneCountInString(body.Reason) > 1024 {
-		return Response{}, fail(CodeInvalidRequest, "reason is required, at most 1024 characters")
+	if aerr := checkText("reason", body.Reason, true); aerr != nil {
+		return Response{}, aerr
 	}
 	if body.BlockMinutes != nil && (*body.BlockMinutes < 1 || *body.BlockMinutes > MaxBlockMinutes) {
 		return Response{}, fail(CodeInvalidRequest, "block_minutes must be from 1 to %d", MaxBlockMinutes)

@@ -286,13 +286,18 @@ func printApproval(w io.Writer, a *client.Approval) {
 }
 
 // approvalActionCommand is approve, deny or cancel.
-func approvalActionCommand(name, short string, act func(*client.Client, context.Context, string, string, ...client.CallOption) (*client.Approval, error)) *cobra.Command {
+// idActionCommand builds a command that acts on one item by ID with an
+// optional comment and an idempotency key (approve, deny, cancel,
+// break-glass close), printing the item the service answers with.
+func idActionCommand[T any](use, short, example, commentHelp string,
+	act func(*client.Client, context.Context, string, string, ...client.CallOption) (T, error),
+	show func(io.Writer, T)) *cobra.Command {
 	var o operatorOptions
 	var comment, key, id string
 	cmd := operatorCommand(&cobra.Command{
-		Use:     name + " ID [--comment C]",
+		Use:     use + " ID [--comment C]",
 		Short:   short,
-		Example: "  sentinel-tvm " + name + " 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'ticket OPS-42'",
+		Example: example,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if err := exactArgs("ID")(cmd, args); err != nil {
 				return err
@@ -301,15 +306,21 @@ func approvalActionCommand(name, short string, act func(*client.Client, context.
 			return nil
 		},
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
-		a, err := act(c, ctx, id, comment, idempotency(key)...)
+		item, err := act(c, ctx, id, comment, idempotency(key)...)
 		if err != nil {
 			return refusal(err)
 		}
-		return o.print(stdout, func(w *tabwriter.Writer) { printApproval(w, a) })
+		return o.print(stdout, func(w *tabwriter.Writer) { show(w, item) })
 	})
-	cmd.Flags().StringVar(&comment, "comment", "", "a comment recorded with the decision")
+	cmd.Flags().StringVar(&comment, "comment", "", commentHelp)
 	idempotencyFlag(cmd.Flags(), &key)
 	return cmd
+}
+
+func approvalActionCommand(name, short string, act func(*client.Client, context.Context, string, string, ...client.CallOption) (*client.Approval, error)) *cobra.Command {
+	return idActionCommand(name, short,
+		"  sentinel-tvm "+name+" 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'ticket OPS-42'",
+		"a comment recorded with the decision", act, printApproval)
 }
 
 func approveCommand() *cobra.Command {
@@ -464,29 +475,9 @@ func breakGlassListCommand() *cobra.Command {
 }
 
 func breakGlassCloseCommand() *cobra.Command {
-	var o operatorOptions
-	var comment, key, id string
-	cmd := operatorCommand(&cobra.Command{
-		Use:     "close ID [--comment C]",
-		Short:   "Close a break-glass event: no more vends through it",
-		Example: "  sentinel-tvm break-glass close 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'resolved'",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := exactArgs("ID")(cmd, args); err != nil {
-				return err
-			}
-			id = args[0]
-			return nil
-		},
-	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
-		e, err := c.CloseBreakGlass(ctx, id, comment, idempotency(key)...)
-		if err != nil {
-			return refusal(err)
-		}
-		return o.print(stdout, func(w *tabwriter.Writer) { printBreakGlass(w, e) })
-	})
-	cmd.Flags().StringVar(&comment, "comment", "", "a comment recorded with the close")
-	idempotencyFlag(cmd.Flags(), &key)
-	return cmd
+	return idActionCommand("close", "Close a break-glass event: no more vends through it",
+		"  sentinel-tvm break-glass close 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'resolved'",
+		"a comment recorded with the close", (*client.Client).CloseBreakGlass, printBreakGlass)
 }
 
 // --- sessions ---

@@ -64,8 +64,8 @@ help: ## list the targets
 .PHONY: build
 build: $(CLI) ## build the sentinel-tvm CLI into bin/
 
-$(CLI): go.mod go.sum $(shell find lambda -name '*.go' -not -name '*_test.go')
-	$(GO) build $(GOFLAGS_BUILD) -o $@ ./lambda/cmd/sentinel-tvm
+$(CLI): go.mod go.sum $(shell find cmd client internal lambda -name '*.go' -not -name '*_test.go')
+	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/sentinel-tvm
 
 .PHONY: test
 test: vet go-test policy-test terraform-check schemathesis ## run every test CI runs
@@ -78,7 +78,7 @@ endif
 
 .PHONY: vet
 vet: ## go vet and gofmt check
-	@out=$$(gofmt -l lambda test tools 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd client internal lambda test tools 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 .PHONY: go-test
@@ -141,8 +141,8 @@ terraform-check: $(TOFU) $(TFLINT) ## tofu fmt, tflint, tfcheck (when ../shared 
 
 .PHONY: docs
 docs: ## regenerate the README inputs/outputs tables from the .tf files and docs/api.md from api/openapi.yaml
-	$(GO) run ./tools/tfdocs/cmd/tfdocs . modules/protected-role
-	$(GO) run ./tools/apidoc/cmd/apidoc
+	$(GO) run ./tools/tfdocs . modules/protected-role
+	$(GO) run ./tools/apidoc
 
 .PHONY: test-aws
 test-aws: ## deploy examples/ to the AWS account of your credentials and test them (TERRAFORM_BINARY=tofu|terraform)
@@ -163,17 +163,17 @@ $(TFLINT):
 
 .PHONY: bench
 bench: ## run the benchmarks recorded in docs/benchmarks.md
-	$(GO) test -run '^$$' -bench . -benchmem ./lambda/...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(MAKE) --no-print-directory bench-perf
 
-# The end-to-end figures of docs/benchmarks.md (lambda/perf, issue 8): vend
+# The end-to-end figures of docs/benchmarks.md (internal/perf, issue 8): vend
 # against bare AssumeRole and throughput through `sentinel-tvm dev` on moto
 # behind the latency proxy, the bootstrap's init and size; then the cold
-# start under aws-lambda-rie that lambda/cmd/tvm's test logs.
+# start under aws-lambda-rie that lambda/tvm's test logs.
 .PHONY: bench-perf
 bench-perf: $(MOTO_SERVER) $(RIE) ## the end-to-end benchmarks only (a few minutes)
-	SENTINEL_PERF=1 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) $(GO) test -count=1 -v -timeout 30m -run '^$$' -bench . -benchtime 1x ./lambda/perf
-	SENTINEL_RIE_STARTS=21 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) $(GO) test -count=1 -v -run '^TestBootstrapUnderRIE$$' ./lambda/cmd/tvm | grep -E 'cold start|stripped bootstrap|^(ok|FAIL|--- )'
+	SENTINEL_PERF=1 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) $(GO) test -count=1 -v -timeout 30m -run '^$$' -bench . -benchtime 1x ./internal/perf
+	SENTINEL_RIE_STARTS=21 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_RIE=$(RIE) $(GO) test -count=1 -v -run '^TestBootstrapUnderRIE$$' ./lambda/tvm | grep -E 'cold start|stripped bootstrap|^(ok|FAIL|--- )'
 
 .PHONY: run
 run: $(CLI) $(MOTO_SERVER) ## run the service locally on the moto AWS emulator (Ctrl-C stops it)
@@ -186,10 +186,10 @@ $(RIE):
 	GOBIN=$(dir $@) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 .PHONY: bootstrap
-# lambda.norpc: see buildTags in lambda/cmd/package (the size target of issue 8).
+# lambda.norpc: see buildTags in tools/package (the size target of issue 8).
 bootstrap: ## build the Lambda bootstrap for arm64 and amd64 into dist/
 	for arch in arm64 amd64; do \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -tags=lambda.norpc -ldflags='-s -w' -o dist/$$arch/bootstrap ./lambda/cmd/tvm; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -tags=lambda.norpc -ldflags='-s -w' -o dist/$$arch/bootstrap ./lambda/tvm; \
 	done
 
 .PHONY: clean

@@ -1,4 +1,4 @@
-# The handler zip is built at plan time from lambda/ by lambda/cmd/package:
+# The handler zip is built at plan time from lambda/ by tools/package:
 # a reproducible build (CGO_ENABLED=0, -trimpath, -buildvcs=false, fixed
 # zip timestamps and modes), so source_code_hash changes only when the code
 # does. CI can bring a prebuilt zip with var.lambda_zip_path instead.
@@ -14,7 +14,7 @@ locals {
 data "external" "handler" {
   count = local.build_handler ? 1 : 0
 
-  program     = ["go", "run", "./lambda/cmd/package"]
+  program     = ["go", "run", "./tools/package"]
   working_dir = local.module_dir
   query = {
     arch = local.goarch

@@ -6,12 +6,12 @@
 
 locals {
   module_dir = abspath(path.module)
-  cli        = var.sentinel_cli_path != null ? [abspath(var.sentinel_cli_path)] : ["go", "run", "./lambda/cmd/sentinel-tvm"]
+  cli        = var.sentinel_cli_path != null ? [abspath(var.sentinel_cli_path)] : ["go", "run", "./cmd/sentinel-tvm"]
 
   # policy_files (contents, e.g. rendered from templates) are written to a
-  # temporary directory and compiled by lambda/cmd/tfpolicy.
+  # temporary directory and compiled by tools/tfpolicy.
   policy_program = length(var.policy_files) > 0 ? concat(
-    ["go", "run", "./lambda/cmd/tfpolicy"], local.cli
+    ["go", "run", "./tools/tfpolicy"], local.cli
   ) : concat(local.cli, ["policy", "compile", "--terraform-external"])
   policy_query = length(var.policy_files) > 0 ? {
     files      = jsonencode(var.policy_files)

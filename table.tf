@@ -1,4 +1,4 @@
-# The single table of lambda/store (store.TableSchema): sessions, approvals,
+# The single table of internal/store (store.TableSchema): sessions, approvals,
 # break-glass events, rate-limit windows, idempotency keys. Key names, the
 # two indexes and the TTL attribute must equal the Go code's; the contract
 # test in test/contract_test.go compares them.

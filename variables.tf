@@ -87,7 +87,7 @@ variable "policy_parameter_name" {
 }
 
 variable "sentinel_cli_path" {
-  description = "Path to a prebuilt sentinel-tvm CLI for the plan-time policy compile. Default: `go run ./lambda/cmd/sentinel-tvm` in the module (needs Go)."
+  description = "Path to a prebuilt sentinel-tvm CLI for the plan-time policy compile. Default: `go run ./cmd/sentinel-tvm` in the module (needs Go)."
   type        = string
   default     = null
 }

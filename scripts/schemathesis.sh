@@ -139,7 +139,7 @@ free_port() {
 # The document as Terraform's templatefile() renders it for API Gateway, by
 # the HCL template engine itself (tools/apidoc, as make docs uses it).
 rendered=$state/openapi.yaml
-(cd "$root" && "$go" run ./tools/apidoc/cmd/apidoc -render "$rendered")
+(cd "$root" && "$go" run ./tools/apidoc -render "$rendered")
 
 # The policy's values for the dictionaries below, from the compiled bundle of
 # the policy `sentinel-tvm dev` serves: its profiles, the profiles of its
@@ -274,7 +274,7 @@ fi
 echo "schemathesis: $("$st" --version) against $url (seed $seed, $bounds: ${identities[*]%%=*})"
 
 # Signature failures of requests that carried a signature: the gateway logs
-# "gateway: authentication failed" with an auth_code (lambda/gateway). A
+# "gateway: authentication failed" with an auth_code (internal/gateway). A
 # signed request that fails verification answers 403 like an unsigned one,
 # and both the positive and the negative checks accept a 403, so a broken
 # signer would silently test nothing but the gateway. Unsigned and

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sentinel-tvm/sentinel-tvm/tools/apidoc"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/apidoc"
 )
 
 // TestAPIReferenceUpToDate: docs/api.md is what tools/apidoc renders from

@@ -23,9 +23,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"gopkg.in/yaml.v3"
 
-	"github.com/sentinel-tvm/sentinel-tvm/lambda/store"
-	"github.com/sentinel-tvm/sentinel-tvm/lambda/vend"
-	"github.com/sentinel-tvm/sentinel-tvm/tools/tfdocs"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/tfdocs"
 )
 
 // root is the module's directory (the repository root).
@@ -221,12 +221,12 @@ func configReads(t *testing.T) (read, required map[string]bool) {
 	return read, required
 }
 
-// mainReads returns the variables lambda/cmd/tvm reads itself
+// mainReads returns the variables lambda/tvm reads itself
 // (os.Getenv("...") in its source), e.g. the function mode.
 func mainReads(t *testing.T) map[string]bool {
 	out := map[string]bool{}
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, filepath.Join(root, "lambda/cmd/tvm"), func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	pkgs, err := parser.ParseDir(fset, filepath.Join(root, "lambda/tvm"), func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func envKeys(t *testing.T, m *module, fn *hclsyntax.Block) map[string]hclsyntax.
 
 // TestFunctionEnvironment: the API function sets only variables the
 // handler reads and every required one; the revoker only those
-// lambda/cmd/tvm reads, with SENTINEL_FUNCTION=revoker.
+// lambda/tvm reads, with SENTINEL_FUNCTION=revoker.
 func TestFunctionEnvironment(t *testing.T) {
 	m := parseModule(t, root)
 	read, required := configReads(t)
@@ -298,7 +298,7 @@ func TestFunctionEnvironment(t *testing.T) {
 	api := envKeys(t, m, m.block(t, "resource.aws_lambda_function.api"))
 	for k := range api {
 		if !read[k] && !fromMain[k] {
-			t.Errorf("lambda.tf: the API function sets %s, which the handler does not read (vend.ConfigFromEnv, lambda/cmd/tvm)", k)
+			t.Errorf("lambda.tf: the API function sets %s, which the handler does not read (vend.ConfigFromEnv, lambda/tvm)", k)
 		}
 	}
 	for k := range required {
@@ -310,7 +310,7 @@ func TestFunctionEnvironment(t *testing.T) {
 	rev := envKeys(t, m, m.block(t, "resource.aws_lambda_function.revoker"))
 	for k := range rev {
 		if !fromMain[k] {
-			t.Errorf("lambda.tf: the revoker sets %s, which lambda/cmd/tvm does not read", k)
+			t.Errorf("lambda.tf: the revoker sets %s, which lambda/tvm does not read", k)
 		}
 	}
 	if e, ok := rev["SENTINEL_FUNCTION"]; !ok || m.text(e) != `"revoker"` {
@@ -326,7 +326,7 @@ func TestFunctionEnvironment(t *testing.T) {
 // *service.XInput. It returns "service:Operation" => where.
 func sdkCalls(t *testing.T) map[string]string {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}} {{.Dir}}{{end}}", "./lambda/cmd/tvm")
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}} {{.Dir}}{{end}}", "./lambda/tvm")
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
@@ -523,12 +523,12 @@ var designRoutes = []string{
 	"GET /v1/health",
 }
 
-// handlerRoutes finds the "METHOD /v1/..." string literals of lambda/vend:
+// handlerRoutes finds the "METHOD /v1/..." string literals of internal/vend:
 // the keys of the handler's router.
 func handlerRoutes(t *testing.T) map[string]bool {
 	out := map[string]bool{}
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, filepath.Join(root, "lambda/vend"), func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	pkgs, err := parser.ParseDir(fset, filepath.Join(root, "internal/vend"), func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,598 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sentinel-tvm/sentinel-tvm/client"
+)
+
+// urlEnv is where every command that calls the TVM reads its URL when --url
+// is not given.
+const urlEnv = "SENTINEL_TVM_URL"
+
+// operatorOptions are the flags of the operator commands (profiles,
+// approvals, break-glass, sessions, revoke...).
+type operatorOptions struct {
+	url           string
+	region        string
+	sourceProfile string
+	json          bool
+	raw           *captureTransport // the last answer's body, for --json
+}
+
+func (o *operatorOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.url, "url", "", "the TVM's URL: the API Gateway stage URL, or `sentinel-tvm dev`'s http://HOST:PORT (default: $"+urlEnv+")")
+	f.StringVar(&o.region, "region", "", "region to sign for (default: from an execute-api URL, else AWS_REGION or the source profile's)")
+	f.StringVar(&o.sourceProfile, "source-profile", "", "shared-config profile whose credentials sign the requests (default: the default chain)")
+	f.BoolVar(&o.json, "json", false, "print the service's JSON answer as is, for scripts")
+}
+
+// newClient checks the flags and builds the signing client; it records the
+// bodies of the answers for --json.
+func (o *operatorOptions) newClient() (*client.Client, error) {
+	t := tvmOptions{url: o.url, region: o.region, sourceProfile: o.sourceProfile, profile: "-"}
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	o.url = t.url
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.ResponseHeaderTimeout = client.DefaultTimeout
+	o.raw = &captureTransport{base: tr}
+	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version),
+		client.WithHTTPClient(&http.Client{Transport: o.raw, Timeout: client.DefaultTimeout})}
+	if o.region != "" {
+		opts = append(opts, client.WithRegion(o.region))
+	}
+	if o.sourceProfile != "" {
+		opts = append(opts, client.WithSourceProfile(o.sourceProfile))
+	}
+	c, err := client.New(o.url, opts...)
+	if err != nil {
+		if errors.Is(err, client.ErrNoRegion) {
+			return nil, usagef("%s: the URL names no region; pass --region", o.url)
+		}
+		return nil, refusal(err)
+	}
+	return c, nil
+}
+
+// print writes the answer: the service's JSON with --json, else human.
+func (o *operatorOptions) print(w io.Writer, human func(*tabwriter.Writer)) error {
+	if o.json {
+		var out bytes.Buffer
+		if err := json.Compact(&out, o.raw.body()); err != nil {
+			return failure{"the TVM answered malformed JSON"}
+		}
+		out.WriteByte('\n')
+		_, err := w.Write(out.Bytes())
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	human(tw)
+	return tw.Flush()
+}
+
+// captureTransport keeps the body of the last answer.
+type captureTransport struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	last []byte
+}
+
+func (c *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	c.mu.Lock()
+	c.last = data
+	c.mu.Unlock()
+	return resp, nil
+}
+
+func (c *captureTransport) body() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// operatorCommand builds a command whose run gets a ready client; service
+// refusals become the one-line error and exit 1.
+func operatorCommand(cmd *cobra.Command, o *operatorOptions, run func(ctx context.Context, c *client.Client, stdout io.Writer) error) *cobra.Command {
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := o.newClient()
+		if err != nil {
+			return report(cmd.ErrOrStderr(), err)
+		}
+		return report(cmd.ErrOrStderr(), run(cmd.Context(), c, cmd.OutOrStdout()))
+	}
+	o.register(cmd.Flags())
+	return cmd
+}
+
+// idempotency returns the call options of --idempotency-key.
+func idempotency(key string) []client.CallOption {
+	if key == "" {
+		return nil
+	}
+	return []client.CallOption{client.WithIdempotencyKey(key)}
+}
+
+func idempotencyFlag(f *pflag.FlagSet, key *string) {
+	f.StringVar(key, "idempotency-key", "", "send this Idempotency-Key: repeating the command with the same key gets the first answer")
+}
+
+// durationSeconds checks a --duration flag.
+func durationSeconds(d time.Duration) (int64, error) {
+	if d < 0 || d%time.Second != 0 {
+		return 0, usagef("--duration %s must be a positive whole number of seconds, e.g. 30m", d)
+	}
+	return int64(d / time.Second), nil
+}
+
+func required(name, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return usagef("--%s is required", name)
+	}
+	return nil
+}
+
+// fmtTime is RFC 3339 in UTC, or "-".
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// fmtSeconds is a duration like 15m or 1h30m, or "-".
+func fmtSeconds(s int64) string {
+	if s <= 0 {
+		return "-"
+	}
+	d := (time.Duration(s) * time.Second).String()
+	if strings.HasSuffix(d, "m0s") {
+		d = strings.TrimSuffix(d, "0s")
+	}
+	if strings.HasSuffix(d, "h0m") {
+		d = strings.TrimSuffix(d, "0m")
+	}
+	return d
+}
+
+func dash(s string) string {
+	if s = oneLine(s); s == "" {
+		return "-"
+	}
+	return s
+}
+
+// row writes one tab-separated line.
+func row(w io.Writer, cells ...string) {
+	fmt.Fprintln(w, strings.Join(cells, "\t"))
+}
+
+// --- profiles ---
+
+func profilesCommand() *cobra.Command {
+	var o operatorOptions
+	return operatorCommand(&cobra.Command{
+		Use:     "profiles [--url URL]",
+		Short:   "List the profiles you may request, and how (allow, require_approval, break_glass)",
+		Example: "  sentinel-tvm profiles --url http://127.0.0.1:8080",
+		Args:    noArgs,
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		ps, err := c.Profiles(ctx)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) {
+			row(w, "PROFILE", "ACCESS", "RULE", "DURATION", "DESCRIPTION")
+			for _, p := range ps {
+				row(w, p.Name, p.Access, dash(p.Rule), fmtSeconds(p.DurationSeconds), dash(p.Description))
+			}
+		})
+	})
+}
+
+// --- approvals ---
+
+var approvalStatuses = []string{client.ApprovalPending, client.ApprovalApproved, client.ApprovalDenied,
+	client.ApprovalCancelled, client.ApprovalExpired, client.ApprovalUsed}
+
+func approvalsCommand() *cobra.Command {
+	var o operatorOptions
+	var status string
+	cmd := operatorCommand(&cobra.Command{
+		Use:   "approvals [--status S]",
+		Short: "List approval requests: your own, and those you may decide",
+		Example: `  sentinel-tvm approvals --url http://127.0.0.1:8080 --status pending
+  sentinel-tvm approvals --json | jq -r '.approvals[].approval_id'`,
+		Args: noArgs,
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		if status != "" && !slices.Contains(approvalStatuses, status) {
+			return usagef("--status %q is not one of %s", status, strings.Join(approvalStatuses, ", "))
+		}
+		as, err := c.ListApprovals(ctx, status)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) {
+			row(w, "ID", "STATUS", "PROFILE", "REQUESTER", "CREATED", "EXPIRES", "JUSTIFICATION")
+			for _, a := range as {
+				row(w, a.ApprovalID, a.Status, a.Profile, a.Requester, fmtTime(a.CreatedAt), fmtTime(a.ExpiresAt), dash(a.Justification))
+			}
+		})
+	})
+	cmd.Flags().StringVar(&status, "status", "", "only requests in this status: "+strings.Join(approvalStatuses, ", "))
+	return cmd
+}
+
+// printApproval writes one approval as aligned "field value" lines.
+func printApproval(w io.Writer, a *client.Approval) {
+	row(w, "approval", a.ApprovalID)
+	row(w, "status", a.Status)
+	row(w, "profile", a.Profile)
+	row(w, "requester", a.Requester)
+	if a.Rule != "" {
+		row(w, "rule", a.Rule)
+	}
+	if a.Justification != "" {
+		row(w, "justification", oneLine(a.Justification))
+	}
+	if a.DurationSeconds > 0 {
+		row(w, "duration", fmtSeconds(a.DurationSeconds))
+	}
+	if !a.CreatedAt.IsZero() {
+		row(w, "created", fmtTime(a.CreatedAt))
+	}
+	row(w, "expires", fmtTime(a.ExpiresAt))
+	if !a.UsableUntil.IsZero() {
+		row(w, "usable until", fmtTime(a.UsableUntil))
+	}
+	if a.SessionID != "" {
+		row(w, "session", a.SessionID)
+	}
+	for _, d := range a.Decisions {
+		s := d.Decision + " by " + d.Approver + " at " + fmtTime(d.At)
+		if d.Comment != "" {
+			s += ": " + oneLine(d.Comment)
+		}
+		row(w, "decision", s)
+	}
+}
+
+// approvalActionCommand is approve, deny or cancel.
+// idActionCommand builds a command that acts on one item by ID with an
+// optional comment and an idempotency key (approve, deny, cancel,
+// break-glass close), printing the item the service answers with.
+func idActionCommand[T any](use, short, example, commentHelp string,
+	act func(*client.Client, context.Context, string, string, ...client.CallOption) (T, error),
+	show func(io.Writer, T)) *cobra.Command {
+	var o operatorOptions
+	var comment, key, id string
+	cmd := operatorCommand(&cobra.Command{
+		Use:     use + " ID [--comment C]",
+		Short:   short,
+		Example: example,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := exactArgs("ID")(cmd, args); err != nil {
+				return err
+			}
+			id = args[0]
+			return nil
+		},
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		item, err := act(c, ctx, id, comment, idempotency(key)...)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) { show(w, item) })
+	})
+	cmd.Flags().StringVar(&comment, "comment", "", commentHelp)
+	idempotencyFlag(cmd.Flags(), &key)
+	return cmd
+}
+
+func approvalActionCommand(name, short string, act func(*client.Client, context.Context, string, string, ...client.CallOption) (*client.Approval, error)) *cobra.Command {
+	return idActionCommand(name, short,
+		"  sentinel-tvm "+name+" 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'ticket OPS-42'",
+		"a comment recorded with the decision", act, printApproval)
+}
+
+func approveCommand() *cobra.Command {
+	return approvalActionCommand("approve", "Approve someone else's approval request", (*client.Client).Approve)
+}
+
+func denyCommand() *cobra.Command {
+	return approvalActionCommand("deny", "Deny someone else's approval request", (*client.Client).Deny)
+}
+
+func cancelCommand() *cobra.Command {
+	return approvalActionCommand("cancel", "Cancel your own pending approval request", (*client.Client).Cancel)
+}
+
+func requestApprovalCommand() *cobra.Command {
+	var o operatorOptions
+	var profile, justification, key string
+	var duration time.Duration
+	cmd := operatorCommand(&cobra.Command{
+		Use:   "request-approval --profile P --justification J [--duration D]",
+		Short: "Ask for approval to use a profile; an approver decides, then you vend with --approval-id",
+		Example: `  sentinel-tvm request-approval --url http://127.0.0.1:8080 --profile prod-admin --justification 'INC-1234: restart the API'
+  sentinel-tvm credentials --url http://127.0.0.1:8080 --profile prod-admin --approval-id ID`,
+		Args: noArgs,
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		if err := required("profile", profile); err != nil {
+			return err
+		}
+		if err := required("justification", justification); err != nil {
+			return err
+		}
+		secs, err := durationSeconds(duration)
+		if err != nil {
+			return err
+		}
+		a, err := c.CreateApproval(ctx, client.CreateApprovalRequest{Profile: profile, Justification: justification, DurationSeconds: secs}, idempotency(key)...)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) {
+			printApproval(w, a)
+			row(w, "next", "once approved: sentinel-tvm credentials --url "+o.url+" --profile "+a.Profile+" --approval-id "+a.ApprovalID)
+		})
+	})
+	f := cmd.Flags()
+	f.StringVar(&profile, "profile", "", "the TVM profile to ask for (required)")
+	f.StringVar(&justification, "justification", "", "why you need it, for the approvers and the audit log (required)")
+	f.DurationVar(&duration, "duration", 0, "session duration, e.g. 30m (default: the policy's)")
+	idempotencyFlag(f, &key)
+	return cmd
+}
+
+// --- break-glass ---
+
+func breakGlassCommand() *cobra.Command {
+	cmd := withUsageGroups(&cobra.Command{
+		Use:   "break-glass",
+		Short: "Open, list and close break-glass (emergency access) events",
+	})
+	cmd.AddCommand(breakGlassOpenCommand(), breakGlassListCommand(), breakGlassCloseCommand())
+	return cmd
+}
+
+func breakGlassOpenCommand() *cobra.Command {
+	var o operatorOptions
+	var profile, reasonCode, justification, key string
+	var duration time.Duration
+	cmd := operatorCommand(&cobra.Command{
+		Use:     "open --profile P --reason-code C --justification J [--duration D]",
+		Short:   "Open an emergency access window on a profile (the policy's break_glass blocks say who may)",
+		Example: "  sentinel-tvm break-glass open --url http://127.0.0.1:8080 --profile prod-admin --reason-code incident --justification 'INC-1234: database down, on-call needs admin'",
+		Args:    noArgs,
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		for _, f := range [][2]string{{"profile", profile}, {"reason-code", reasonCode}, {"justification", justification}} {
+			if err := required(f[0], f[1]); err != nil {
+				return err
+			}
+		}
+		secs, err := durationSeconds(duration)
+		if err != nil {
+			return err
+		}
+		e, err := c.OpenBreakGlass(ctx, client.BreakGlassRequest{Profile: profile, ReasonCode: reasonCode, Justification: justification, DurationSeconds: secs}, idempotency(key)...)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) { printBreakGlass(w, e) })
+	})
+	f := cmd.Flags()
+	f.StringVar(&profile, "profile", "", "the TVM profile (required)")
+	f.StringVar(&reasonCode, "reason-code", "", "one of the break_glass block's reason codes (required)")
+	f.StringVar(&justification, "justification", "", "what happened and why, for the audit log (required)")
+	f.DurationVar(&duration, "duration", 0, "how long the window stays open, e.g. 1h (default: the policy's)")
+	idempotencyFlag(f, &key)
+	return cmd
+}
+
+func printBreakGlass(w io.Writer, e *client.BreakGlassEvent) {
+	row(w, "event", e.EventID)
+	row(w, "status", e.Status)
+	if e.Profile != "" {
+		row(w, "profile", e.Profile)
+	}
+	if e.Principal != "" {
+		row(w, "principal", e.Principal)
+	}
+	if e.ReasonCode != "" {
+		row(w, "reason code", e.ReasonCode)
+	}
+	if e.Justification != "" {
+		row(w, "justification", oneLine(e.Justification))
+	}
+	if !e.OpenedAt.IsZero() {
+		row(w, "opened", fmtTime(e.OpenedAt))
+	}
+	if !e.ExpiresAt.IsZero() {
+		row(w, "expires", fmtTime(e.ExpiresAt))
+	}
+	if !e.ClosedAt.IsZero() {
+		row(w, "closed", fmtTime(e.ClosedAt))
+	}
+	if e.ClosedBy != "" {
+		row(w, "closed by", e.ClosedBy)
+	}
+	if e.CloseComment != "" {
+		row(w, "comment", oneLine(e.CloseComment))
+	}
+}
+
+func breakGlassListCommand() *cobra.Command {
+	var o operatorOptions
+	var active bool
+	cmd := operatorCommand(&cobra.Command{
+		Use:     "list [--active]",
+		Short:   "List break-glass events",
+		Example: "  sentinel-tvm break-glass list --url http://127.0.0.1:8080 --active",
+		Args:    noArgs,
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		es, err := c.ListBreakGlass(ctx, active)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) {
+			row(w, "ID", "STATUS", "PROFILE", "PRINCIPAL", "REASON", "OPENED", "EXPIRES")
+			for _, e := range es {
+				row(w, e.EventID, e.Status, dash(e.Profile), dash(e.Principal), dash(e.ReasonCode), fmtTime(e.OpenedAt), fmtTime(e.ExpiresAt))
+			}
+		})
+	})
+	cmd.Flags().BoolVar(&active, "active", false, "only events still open")
+	return cmd
+}
+
+func breakGlassCloseCommand() *cobra.Command {
+	return idActionCommand("close", "Close a break-glass event: no more vends through it",
+		"  sentinel-tvm break-glass close 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'resolved'",
+		"a comment recorded with the close", (*client.Client).CloseBreakGlass, printBreakGlass)
+}
+
+// --- sessions ---
+
+func sessionsCommand() *cobra.Command {
+	var o operatorOptions
+	var f client.SessionFilter
+	cmd := operatorCommand(&cobra.Command{
+		Use:   "sessions [--profile P] [--principal ARN] [--active]",
+		Short: "List vended sessions: your own, or everyone's for operators",
+		Example: `  sentinel-tvm sessions --url http://127.0.0.1:8080 --active
+  sentinel-tvm sessions --profile prod-admin --principal arn:aws:iam::111122223333:role/engineer-dev --json`,
+		Args: noArgs,
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		ss, err := c.ListSessions(ctx, f)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) {
+			row(w, "ID", "STATUS", "PROFILE", "PRINCIPAL", "VIA", "ISSUED", "EXPIRES")
+			for _, s := range ss {
+				row(w, s.SessionID, s.Status, s.Profile, s.Principal, dash(s.Via), fmtTime(s.IssuedAt), fmtTime(s.ExpiresAt))
+			}
+		})
+	})
+	fl := cmd.Flags()
+	fl.StringVar(&f.Profile, "profile", "", "only sessions of this TVM profile")
+	fl.StringVar(&f.Principal, "principal", "", "only sessions of this principal ARN (operators)")
+	fl.BoolVar(&f.ActiveOnly, "active", false, "only sessions not yet expired or revoked")
+	return cmd
+}
+
+func sessionCommand() *cobra.Command {
+	var o operatorOptions
+	var id string
+	return operatorCommand(&cobra.Command{
+		Use:     "session ID",
+		Short:   "Show one vended session",
+		Example: "  sentinel-tvm session 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := exactArgs("ID")(cmd, args); err != nil {
+				return err
+			}
+			id = args[0]
+			return nil
+		},
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		s, err := c.GetSession(ctx, id)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) {
+			row(w, "session", s.SessionID)
+			row(w, "status", s.Status)
+			row(w, "profile", s.Profile)
+			row(w, "principal", s.Principal)
+			for _, f := range [][2]string{{"caller", s.CallerARN}, {"role", s.RoleARN}, {"source identity", s.SourceIdentity},
+				{"rule", s.Rule}, {"via", s.Via}, {"approval", s.ApprovalID}, {"break-glass event", s.BreakGlassID}} {
+				if f[1] != "" {
+					row(w, f[0], f[1])
+				}
+			}
+			row(w, "issued", fmtTime(s.IssuedAt))
+			row(w, "expires", fmtTime(s.ExpiresAt))
+			if !s.RevokedAt.IsZero() {
+				row(w, "revoked", fmtTime(s.RevokedAt))
+			}
+			for _, f := range [][2]string{{"revoked by", s.RevokedBy}, {"revoke reason", oneLine(s.RevokeReason)}, {"enforcement", s.Enforcement}} {
+				if f[1] != "" {
+					row(w, f[0], f[1])
+				}
+			}
+		})
+	})
+}
+
+func revokeCommand() *cobra.Command {
+	var o operatorOptions
+	var reason, key, id string
+	var blockMinutes int
+	cmd := operatorCommand(&cobra.Command{
+		Use:   "revoke ID --reason R [--block-minutes N]",
+		Short: "Revoke a session: its credentials stop working once IAM propagates",
+		Long: `Revoke marks the session revoked and denies its credentials on the vended
+role (an inline deny conditioned on the session's tag), so credentials already
+handed out stop working once IAM propagates. Operators may revoke any session,
+everyone may revoke their own.`,
+		Example: "  sentinel-tvm revoke 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --reason 'laptop stolen'",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := exactArgs("ID")(cmd, args); err != nil {
+				return err
+			}
+			id = args[0]
+			return nil
+		},
+	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
+		if err := required("reason", reason); err != nil {
+			return err
+		}
+		if blockMinutes < 0 || blockMinutes > 24*60 {
+			return usagef("--block-minutes %d must be from 1 to %d", blockMinutes, 24*60)
+		}
+		r, err := c.Revoke(ctx, id, client.RevokeRequest{Reason: reason, BlockMinutes: blockMinutes}, idempotency(key)...)
+		if err != nil {
+			return refusal(err)
+		}
+		return o.print(stdout, func(w *tabwriter.Writer) {
+			row(w, "session", r.SessionID)
+			row(w, "status", r.Status)
+			row(w, "enforcement", dash(r.Enforcement))
+		})
+	})
+	f := cmd.Flags()
+	f.StringVar(&reason, "reason", "", "why, for the audit log (required)")
+	f.IntVar(&blockMinutes, "block-minutes", 0, "also refuse the person new vends of the profile for this many minutes (1 to 1440)")
+	idempotencyFlag(f, &key)
+	return cmd
+}

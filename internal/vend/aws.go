@@ -1,0 +1,45 @@
+package vend
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+)
+
+// NewAWSDeps builds the production dependencies from an AWS config: SSM for
+// the policy, the DynamoDB store, STS on the config's regional endpoint,
+// the revoker function and the SNS topic when configured
+// (AWS_ENDPOINT_URL and friends apply, which is how local mode reaches the
+// emulator). It makes no network call.
+func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writer) Deps {
+	d := Deps{
+		Policy: &SSMPolicySource{
+			Client:    ssm.NewFromConfig(awsCfg),
+			Parameter: cfg.PolicyParameter,
+			SHA256:    cfg.PolicySHA256,
+			TTL:       cfg.PolicyCacheTTL,
+		},
+		Store:   store.NewDynamo(dynamodb.NewFromConfig(awsCfg), cfg.TableName, store.Options{Retention: cfg.Retention}),
+		STS:     sts.NewFromConfig(awsCfg),
+		Log:     log,
+		Metrics: metrics,
+	}
+	if cfg.RevokerFunction != "" {
+		// The SDK's default retryer: revocations of one role wait for a
+		// lease in the table (revokeSession), never for a throttle.
+		d.Revoker = &revoke.Invoker{Client: lambda.NewFromConfig(awsCfg), FunctionName: cfg.RevokerFunction}
+	}
+	if cfg.NotifyTopicARN != "" {
+		d.Notifier = &SNSNotifier{Client: sns.NewFromConfig(awsCfg), TopicARN: cfg.NotifyTopicARN}
+	}
+	return d
+}

@@ -1,0 +1,206 @@
+package vend
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+)
+
+// breakGlassJSON is a break-glass event as the API shows it.
+type breakGlassJSON struct {
+	EventID         string `json:"event_id"`
+	Status          string `json:"status"`
+	Profile         string `json:"profile"`
+	Principal       string `json:"principal"`
+	User            string `json:"user,omitempty"`
+	ReasonCode      string `json:"reason_code"`
+	Justification   string `json:"justification"`
+	DurationSeconds int    `json:"duration_seconds"`
+	OpenedAt        string `json:"opened_at"`
+	ExpiresAt       string `json:"expires_at"`
+	ClosedAt        string `json:"closed_at,omitempty"`
+	ClosedBy        string `json:"closed_by,omitempty"`
+	CloseComment    string `json:"close_comment,omitempty"`
+}
+
+func breakGlassView(e store.BreakGlassEvent) breakGlassJSON {
+	return breakGlassJSON{
+		EventID: e.ID, Status: string(e.Status), Profile: e.Profile, Principal: e.Principal, User: e.User,
+		ReasonCode: e.ReasonCode, Justification: e.Justification, DurationSeconds: e.DurationSeconds,
+		OpenedAt: rfc3339(e.OpenedAt), ExpiresAt: rfc3339(e.ExpiresAt), ClosedAt: rfc3339(e.ClosedAt),
+		ClosedBy: e.ClosedBy, CloseComment: e.CloseComment,
+	}
+}
+
+// openBreakGlassRequest is the body of POST /v1/break-glass.
+type openBreakGlassRequest struct {
+	Profile         string `json:"profile"`
+	ReasonCode      string `json:"reason_code"`
+	Justification   string `json:"justification"`
+	DurationSeconds *int64 `json:"duration_seconds,omitempty"`
+}
+
+// openBreakGlass answers POST /v1/break-glass: allowed only by a matching
+// break_glass block (reason code in its list, justification at least its
+// minimum length, duration at most its max_duration, default that
+// maximum); one active event per person and profile. Never past an
+// explicit deny rule, which break-glass could not override anyway.
+func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiError) {
+	var body openBreakGlassRequest
+	if aerr := decodeBody(c.req, &body); aerr != nil {
+		return Response{}, aerr
+	}
+	c.profile = body.Profile
+	if aerr := checkProfileName(body.Profile); aerr != nil {
+		return Response{}, aerr
+	}
+	if aerr := checkText("justification", body.Justification, false); aerr != nil {
+		return Response{}, aerr
+	}
+	p, aerr := s.loadPolicy(ctx, c)
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	bg, ok := p.BreakGlassFor(*c.caller, body.Profile)
+	if !ok {
+		return Response{}, fail(CodeForbidden, "no break_glass block lets you open an event for this profile")
+	}
+	c.rule = bg.Name
+	if !slices.Contains(bg.ReasonCodes, body.ReasonCode) {
+		return Response{}, fail(CodeInvalidRequest, "reason_code must be one of: %s", strings.Join(bg.ReasonCodes, ", "))
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(body.Justification)); n < max(bg.MinJustificationLength, 1) {
+		return Response{}, fail(CodeInvalidRequest, "justification must be at least %d characters", max(bg.MinJustificationLength, 1))
+	}
+	maxDur := time.Duration(bg.MaxDuration) * time.Second
+	if maxDur <= 0 || maxDur > policy.MaxSessionDuration {
+		maxDur = policy.MaxSessionDuration
+	}
+	duration := maxDur
+	if body.DurationSeconds != nil {
+		secs := *body.DurationSeconds
+		if secs < int64(minSTSDuration/time.Second) || secs > int64(maxDur/time.Second) {
+			return Response{}, fail(CodeInvalidRequest, "duration_seconds must be from 900 to %d (the break_glass block's max_duration)", int64(maxDur/time.Second))
+		}
+		duration = time.Duration(secs) * time.Second
+	}
+	now := s.d.Now().UTC()
+	d := p.Evaluate(&policy.Request{Principal: *c.caller, Profile: body.Profile, Time: now, SourceIP: c.sourceIP})
+	if d.Effect == policy.Deny && d.Rule != policy.DefaultDeny {
+		c.decision, c.rule, c.reason = string(d.Effect), d.Rule, d.Reason
+		return Response{}, fail(CodeForbidden, "rule %s denies this profile, and break-glass never overrides a deny rule", d.Rule)
+	}
+	id, err := s.d.NewID()
+	if err != nil {
+		return Response{}, failCause(CodeInternal, err, "internal error")
+	}
+	e, err := s.d.Store.OpenBreakGlass(ctx, store.BreakGlassEvent{
+		ID: id, Principal: c.caller.ARN, User: c.caller.User, Profile: body.Profile, ReasonCode: body.ReasonCode,
+		Justification: body.Justification, DurationSeconds: int(duration / time.Second), OpenedAt: now, ExpiresAt: now.Add(duration),
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return Response{}, failCause(CodeConflict, err, "you already have an active break-glass event for this profile")
+	case err != nil:
+		return Response{}, failCause(CodeUnavailable, err, "the break-glass event could not be recorded; try again later")
+	}
+	s.audit(ctx, c, Notification{Event: EventBreakGlassOpened, Principal: e.Principal, User: e.User, Profile: e.Profile,
+		EventID: e.ID, Status: string(e.Status), ReasonCode: e.ReasonCode, Justification: e.Justification, ExpiresAt: e.ExpiresAt})
+	return jsonResponse(http.StatusCreated, breakGlassView(e)), nil
+}
+
+// listBreakGlass answers GET /v1/break-glass[?active=true]: the caller's
+// events; operators see everyone's.
+func (s *Service) listBreakGlass(ctx context.Context, c *call) (Response, *apiError) {
+	active, aerr := boolQuery(c, "active")
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	p, aerr := s.loadPolicy(ctx, c)
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	f := store.BreakGlassFilter{ActiveOnly: active}
+	if !p.IsOperator(*c.caller) {
+		// The store matches any user when User is empty; the loop below
+		// keeps this person's events only.
+		f.Principal, f.User = c.caller.ARN, c.caller.User
+	}
+	events, err := s.d.Store.ListBreakGlass(ctx, f)
+	if err != nil {
+		return Response{}, failCause(CodeUnavailable, err, "break-glass events are unavailable; try again later")
+	}
+	views := []breakGlassJSON{}
+	for _, e := range events {
+		if f.Principal == "" || (e.Principal == c.caller.ARN && e.User == c.caller.User) {
+			views = append(views, breakGlassView(e))
+		}
+	}
+	return jsonResponse(http.StatusOK, map[string]any{"events": views}), nil
+}
+
+// boolQuery reads an optional true/false query parameter; absent is false.
+func boolQuery(c *call, name string) (bool, *apiError) {
+	v, ok := query(c, name)
+	switch {
+	case !ok, v == "false":
+		return false, nil
+	case v == "true":
+		return true, nil
+	}
+	return false, fail(CodeInvalidRequest, "%s must be true or false", name)
+}
+
+// query returns a query parameter and whether the request has it. A
+// parameter given with an empty value (?status=) is there, and so is
+// checked like any other value rather than read as absent: every parameter
+// has a set of valid values, and the empty string is in none of them.
+func query(c *call, name string) (string, bool) {
+	v, ok := c.req.QueryStringParameters[name]
+	return v, ok
+}
+
+// closeBreakGlass answers POST /v1/break-glass/{id}/close: the event's
+// owner or an operator.
+func (s *Service) closeBreakGlass(ctx context.Context, c *call) (Response, *apiError) {
+	id, aerr := pathID(c, "break-glass event")
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	comment, aerr := decodeComment(c)
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	p, aerr := s.loadPolicy(ctx, c)
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	e, err := s.d.Store.GetBreakGlass(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Response{}, fail(CodeNotFound, "no such break-glass event")
+	case err != nil:
+		return Response{}, failCause(CodeUnavailable, err, "break-glass events are unavailable; try again later")
+	}
+	c.profile = e.Profile
+	if store.Identity(e.Principal, e.User) != c.caller.Identity() && !p.IsOperator(*c.caller) {
+		return Response{}, fail(CodeForbidden, "only the event's owner and operators close it")
+	}
+	got, err := s.d.Store.CloseBreakGlass(ctx, id, c.caller.Identity(), comment)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return Response{}, failCause(CodeConflict, err, "the event is %s, not active", e.Status)
+	case err != nil:
+		return Response{}, failCause(CodeUnavailable, err, "the break-glass event could not be closed; try again later")
+	}
+	s.audit(ctx, c, Notification{Event: EventBreakGlassClosed, Principal: got.Principal, User: got.User, Profile: got.Profile,
+		EventID: got.ID, Status: string(got.Status), ReasonCode: got.ReasonCode, Comment: comment})
+	return jsonResponse(http.StatusOK, breakGlassView(got)), nil
+}

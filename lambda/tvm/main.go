@@ -1,0 +1,118 @@
+// Command tvm is the Sentinel TVM Lambda function (built as `bootstrap` for
+// the provided.al2023 runtime). It only wires: configuration from the
+// environment, AWS clients, then the handler. Init makes no network call.
+//
+// The same bootstrap runs as two functions: the API function (default),
+// and with SENTINEL_FUNCTION=revoker the revoker, the only function with
+// IAM write permission, which the API function invokes to write a
+// revocation into the vended role's inline policy (event
+// {"role_arn", "session_id", "issued_at", "expires_at"}, answer
+// {"enforcement": "session_tag|token_issue_time", ...}).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
+)
+
+// Function modes (SENTINEL_FUNCTION).
+const (
+	FunctionAPI     = "api"
+	FunctionRevoker = "revoker"
+)
+
+var roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+func main() {
+	switch f := os.Getenv("SENTINEL_FUNCTION"); f {
+	case "", FunctionAPI:
+		api()
+	case FunctionRevoker:
+		revoker()
+	default:
+		fatal(fmt.Errorf("SENTINEL_FUNCTION=%q is not %s or %s", f, FunctionAPI, FunctionRevoker))
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "sentinel-tvm:", err)
+	os.Exit(1)
+}
+
+func api() {
+	cfg, err := vend.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fatal(err)
+	}
+	awsCfg, err := lambdaAWSConfig(os.Getenv)
+	if err != nil {
+		fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	svc, err := vend.New(cfg, vend.NewAWSDeps(awsCfg, cfg, log, os.Stdout))
+	if err != nil {
+		fatal(err)
+	}
+	lambda.Start(svc.HandleJSON)
+}
+
+// revoker serves revocations. SENTINEL_REVOKER_ROLE_NAME, when set, is
+// the role it assumes in each vended role's account to write there.
+func revoker() {
+	roleName := os.Getenv("SENTINEL_REVOKER_ROLE_NAME")
+	if roleName != "" && !roleNameRE.MatchString(roleName) {
+		fatal(fmt.Errorf("SENTINEL_REVOKER_ROLE_NAME=%q is not an IAM role name", roleName))
+	}
+	awsCfg, err := lambdaAWSConfig(os.Getenv)
+	if err != nil {
+		fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	r := &revoke.Revoker{Clients: revoke.ClientsFromConfig(awsCfg, roleName), Settle: 500 * time.Millisecond}
+	lambda.Start(func(ctx context.Context, req revoke.Request) (revoke.Result, error) {
+		res, err := r.Revoke(ctx, req)
+		if err != nil {
+			log.Error("revocation failed", "role_arn", req.RoleARN, "session_id", req.SessionID, "error", err.Error())
+			return revoke.Result{}, err
+		}
+		log.Warn("revocation written", "audit", true, "event", "revocation_written", "role_arn", req.RoleARN,
+			"session_id", req.SessionID, "enforcement", res.Enforcement, "statements", res.Statements,
+			"policy_chars", res.PolicyChars, "attempts", res.Attempts)
+		return res, nil
+	})
+}
+
+// lambdaAWSConfig is the AWS configuration a Lambda function has: the
+// region and the execution role's credentials from the environment the
+// runtime sets, and AWS_ENDPOINT_URL when set (local mode and tests). It
+// replaces config.LoadDefaultConfig, whose shared-file, SSO and IMDS
+// providers a function never uses and which cost the bootstrap megabytes.
+func lambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || key == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("AWS configuration: AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set (the Lambda runtime sets them)")
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN"))),
+	}
+	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
+		cfg.BaseEndpoint = aws.String(ep)
+	}
+	return cfg, nil
+}

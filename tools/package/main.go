@@ -1,0 +1,155 @@
+// Command package builds the Lambda handler zip for the Terraform module at
+// plan time (Terraform's external data source protocol): it reads
+// {"arch": "arm64"|"amd64", "out": "/path/handler.zip"} on stdin, builds
+// ./lambda/tvm as `bootstrap` and writes a zip holding only that file,
+// then prints {"path", "sha256_base64"} (the zip's sha256, base64: what
+// aws_lambda_function's source_code_hash expects).
+//
+// The build is reproducible: CGO_ENABLED=0, -trimpath, -buildvcs=false,
+// -ldflags "-s -w", the lambda.norpc tag (see buildTags), a fixed
+// GOARM64/GOAMD64 level and the caller's GOFLAGS ignored; the zip has one
+// entry with a fixed timestamp and mode. The same sources and Go version
+// give the same bytes on any machine.
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// buildTags leaves aws-lambda-go's net/rpc mode (only the retired go1.x
+// runtime used it; provided.al2023 speaks the Runtime API) out of the
+// bootstrap. net/rpc calls reflect.Value.MethodByName, which makes the
+// linker keep every exported method of every reachable type: with it the
+// stripped arm64 bootstrap is 23.4 MiB, without it 13.2 MiB (issue 8's
+// target is 20 MB). The Makefile, and the tests that build the bootstrap,
+// use the same tag; TestBootstrapKeepsDeadMethodElimination checks this one.
+const buildTags = "lambda.norpc"
+
+// zipTime is every entry's timestamp: the earliest a zip (DOS) time can say.
+var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// query is the external data source's input.
+type query struct {
+	Arch string `json:"arch"`
+	Out  string `json:"out"`
+}
+
+func main() {
+	if err := run(os.Stdin, os.Stdout, "."); err != nil {
+		fmt.Fprintln(os.Stderr, "package:", err)
+		os.Exit(1)
+	}
+}
+
+// run builds the handler in the module at moduleDir as the query asks.
+func run(stdin io.Reader, stdout io.Writer, moduleDir string) error {
+	var q query
+	if err := json.NewDecoder(stdin).Decode(&q); err != nil {
+		return fmt.Errorf(`expected {"arch": "arm64", "out": "/path/handler.zip"} on stdin: %w`, err)
+	}
+	if q.Arch != "arm64" && q.Arch != "amd64" {
+		return fmt.Errorf(`"arch" must be "arm64" or "amd64", got %q`, q.Arch)
+	}
+	if q.Out == "" || !filepath.IsAbs(q.Out) {
+		return fmt.Errorf(`"out" must be an absolute path, got %q`, q.Out)
+	}
+	tmp, err := os.MkdirTemp("", "sentinel-tvm-package-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bootstrap := filepath.Join(tmp, "bootstrap")
+	if err := buildBootstrap(moduleDir, q.Arch, bootstrap, nil); err != nil {
+		return err
+	}
+	bin, err := os.ReadFile(bootstrap)
+	if err != nil {
+		return err
+	}
+	zipped, err := zipBootstrap(bin)
+	if err != nil {
+		return err
+	}
+	if err := writeAtomic(q.Out, zipped); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(zipped)
+	return json.NewEncoder(stdout).Encode(map[string]string{
+		"path":          q.Out,
+		"sha256_base64": base64.StdEncoding.EncodeToString(sum[:]),
+	})
+}
+
+// buildBootstrap runs go build for linux/arch in moduleDir; extraEnv is
+// appended to the environment (tests use it for a fresh GOCACHE).
+func buildBootstrap(moduleDir, arch, out string, extraEnv []string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags="+buildTags, "-ldflags=-s -w", "-o", out, "./lambda/tvm")
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(),
+		"CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch,
+		"GOARM64=v8.0", "GOAMD64=v1", // the baseline level: no machine-dependent default
+		"GOFLAGS=", // the caller's flags (-race, -cover, ...) would change the binary
+		"GOEXPERIMENT=",
+	)
+	cmd.Env = append(cmd.Env, extraEnv...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build ./lambda/tvm (GOARCH=%s): %v\n%s", arch, err, stderr.String())
+	}
+	return nil
+}
+
+// zipBootstrap returns a zip with one entry, bootstrap, executable, with a
+// fixed timestamp: the same binary gives the same bytes.
+func zipBootstrap(bin []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: zipTime}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(bin); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeAtomic writes data to path through a temporary file in the same
+// directory, so a reader never sees half a zip.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".handler-*.zip")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
+	"github.com/sentinel-tvm/sentinel-tvm/internal/awsdeps"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/devenv"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/gateway"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
@@ -175,7 +176,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	deps := vend.NewAWSDeps(env.AWS, cfg, log, io.Discard)
+	deps := awsdeps.New(env.AWS, cfg, log, io.Discard)
 	// The revoker runs in-process, with IAM clients acting in each profile
 	// role's account of the emulator (in AWS it is a function of its own).
 	deps.Revoker = &revoke.Revoker{Clients: func(_ context.Context, account string) (revoke.IAMAPI, error) {

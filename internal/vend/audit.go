@@ -6,10 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 )
 
 // Audit event types: every state change the service makes emits one
@@ -55,35 +51,6 @@ type Notification struct {
 // Notifier publishes notifications (SNS in production).
 type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
-}
-
-// SNSAPI is the part of the SNS client the notifier uses.
-type SNSAPI interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
-}
-
-// SNSNotifier publishes each notification as JSON to a topic, with the
-// event type as message attribute "event" (for subscription filters).
-type SNSNotifier struct {
-	Client   SNSAPI
-	TopicARN string
-}
-
-// Notify implements Notifier.
-func (s *SNSNotifier) Notify(ctx context.Context, n Notification) error {
-	body, err := json.Marshal(n)
-	if err != nil {
-		return err
-	}
-	_, err = s.Client.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(s.TopicARN),
-		Subject:  aws.String("sentinel-tvm: " + n.Event),
-		Message:  aws.String(string(body)),
-		MessageAttributes: map[string]snstypes.MessageAttributeValue{
-			"event": {DataType: aws.String("String"), StringValue: aws.String(n.Event)},
-		},
-	})
-	return err
 }
 
 // audit records a committed state change: the audit log event (WARN for

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/sentinel-tvm/sentinel-tvm/internal/awsdeps"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
@@ -60,7 +61,7 @@ func api() {
 		fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	svc, err := vend.New(cfg, vend.NewAWSDeps(awsCfg, cfg, log, os.Stdout))
+	svc, err := vend.New(cfg, awsdeps.New(awsCfg, cfg, log, os.Stdout))
 	if err != nil {
 		fatal(err)
 	}

@@ -1,4 +1,8 @@
-package vend
+// Package awsdeps builds the vending service's production dependencies on
+// the AWS SDK: the SSM policy source, the DynamoDB store, STS, the revoker
+// function and the SNS notifier. The service itself (package vend) sees only
+// its interfaces.
+package awsdeps
 
 import (
 	"io"
@@ -13,15 +17,16 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
-// NewAWSDeps builds the production dependencies from an AWS config: SSM for
+// New builds the production dependencies from an AWS config: SSM for
 // the policy, the DynamoDB store, STS on the config's regional endpoint,
 // the revoker function and the SNS topic when configured
 // (AWS_ENDPOINT_URL and friends apply, which is how local mode reaches the
 // emulator). It makes no network call.
-func NewAWSDeps(awsCfg aws.Config, cfg Config, log *slog.Logger, metrics io.Writer) Deps {
-	d := Deps{
+func New(awsCfg aws.Config, cfg vend.Config, log *slog.Logger, metrics io.Writer) vend.Deps {
+	d := vend.Deps{
 		Policy: &SSMPolicySource{
 			Client:    ssm.NewFromConfig(awsCfg),
 			Parameter: cfg.PolicyParameter,

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/sentinel-tvm/sentinel-tvm/internal/awsdeps"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
@@ -60,12 +61,12 @@ func gzipBase64(t testing.TB, b []byte) string {
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
-func newSSMSource(t testing.TB) (*vend.SSMPolicySource, *fakeSSM, *clock) {
+func newSSMSource(t testing.TB) (*awsdeps.SSMPolicySource, *fakeSSM, *clock) {
 	c := testPolicy(t)
 	f := &fakeSSM{}
 	f.set(string(c.Bundle), nil)
 	clk := newClock(testNow)
-	return &vend.SSMPolicySource{Client: f, Parameter: "/sentinel-tvm/policy", SHA256: c.SHA256, TTL: time.Minute, Now: clk.Now}, f, clk
+	return &awsdeps.SSMPolicySource{Client: f, Parameter: "/sentinel-tvm/policy", SHA256: c.SHA256, TTL: time.Minute, Now: clk.Now}, f, clk
 }
 
 func TestSSMPolicySourceCache(t *testing.T) {

@@ -1,11 +1,10 @@
-package vend
+package awsdeps
 
 import (
 	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,21 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
 // SSMAPI is the part of the SSM client the policy source uses.
 type SSMAPI interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
-
-// PolicySource yields the current policy.
-type PolicySource interface {
-	Policy(ctx context.Context) (*policy.Policy, error)
-}
-
-// ErrPolicyUnavailable wraps every reason the policy cannot be had: the
-// service answers 503 and vends nothing.
-var ErrPolicyUnavailable = errors.New("policy unavailable")
 
 // SSMPolicySource reads the bundle from an SSM SecureString, checks it
 // against the sha256 the deployment pinned, and caches the loaded policy for
@@ -61,7 +52,7 @@ func (s *SSMPolicySource) Policy(ctx context.Context) (*policy.Policy, error) {
 	s.cached = nil // never serve a policy past its TTL, even if the read fails
 	p, err := s.read(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPolicyUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", vend.ErrPolicyUnavailable, err)
 	}
 	s.cached, s.expires = p, now.Add(s.TTL)
 	return p, nil
@@ -117,9 +108,3 @@ func DecodeBundle(value string) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// StaticPolicy is a PolicySource for a fixed policy (tests, explain).
-type StaticPolicy struct{ P *policy.Policy }
-
-// Policy returns the fixed policy.
-func (s StaticPolicy) Policy(context.Context) (*policy.Policy, error) { return s.P, nil }

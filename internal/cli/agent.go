@@ -39,7 +39,7 @@ const (
 )
 
 type agentOptions struct {
-	tvmOptions
+	vendOptions
 	listen string
 }
 
@@ -67,7 +67,7 @@ keys) come first. It stops on SIGINT or SIGTERM.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return report(cmd.ErrOrStderr(), runAgent(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+			return runAgent(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	o.register(cmd.Flags())
@@ -104,7 +104,7 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	a, err := newAgent(agentVend(c, o.tvmOptions), stderr)
+	a, err := newAgent(agentVend(c, o.vendOptions), stderr)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer) err
 }
 
 // agentVend vends one set of credentials for the agent.
-func agentVend(c *client.Client, o tvmOptions) func(context.Context) (client.SessionCredentials, error) {
+func agentVend(c *client.Client, o vendOptions) func(context.Context) (client.SessionCredentials, error) {
 	return func(ctx context.Context) (client.SessionCredentials, error) {
 		resp, err := c.Credentials(ctx, o.request(), client.FormatNative)
 		if err != nil {
@@ -172,7 +172,7 @@ func (a *agent) start(ctx context.Context, listen string) (*agentServer, error) 
 	a.set(creds)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return nil, failure{fmt.Sprintf("listen on %s: %v", listen, err)}
+		return nil, failf("listen on %s: %v", listen, err)
 	}
 	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	ctx, cancel := context.WithCancel(ctx)

@@ -54,7 +54,7 @@ func testAgent(t *testing.T, srv *clienttest.Server, lifetime time.Duration) (*a
 	t.Helper()
 	srv.STS.SetLifetime(lifetime)
 	log := &syncBuf{}
-	a, err := newAgent(agentVend(srv.Client(t, clienttest.Alice), tvmOptions{profile: "dev-readonly"}), log)
+	a, err := newAgent(agentVend(srv.Client(t, clienttest.Alice), vendOptions{profile: "dev-readonly"}), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,8 +295,8 @@ func TestRunAgent(t *testing.T) {
 	stdout, stderr := &syncBuf{}, &syncBuf{}
 	done := make(chan error)
 	go func() {
-		done <- runAgent(ctx, agentOptions{listen: "localhost:0", tvmOptions: tvmOptions{url: srv.URL, profile: "dev-readonly",
-			region: clienttest.Region, sourceProfile: "alice"}}, stdout, stderr)
+		done <- runAgent(ctx, agentOptions{listen: "localhost:0", vendOptions: vendOptions{clientOptions: clientOptions{url: srv.URL,
+			region: clienttest.Region, sourceProfile: "alice"}, profile: "dev-readonly"}}, stdout, stderr)
 	}()
 	var uri, token string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && token == ""; time.Sleep(10 * time.Millisecond) {

@@ -13,35 +13,44 @@ import (
 
 // Exit codes of every command.
 const (
-	ExitOK     = 0
-	ExitPolicy = 1 // policy errors, failed tests, unformatted files
-	ExitUsage  = 2 // bad usage
+	ExitOK      = 0
+	ExitFailure = 1 // the command ran and failed: the TVM refused, the policy has errors, a policy test failed, files are unformatted
+	ExitUsage   = 2 // bad usage: a flag or an argument is missing or wrong
 )
 
-// usageError is a mistake in how a command was called.
-type usageError struct{ msg string }
+// exitError is how a command ends with an exit code other than 0. Main
+// prints its line, when it has one, as the command's last word on stderr:
+// a usage error as "Error: LINE" with a pointer to --help, any other as
+// "sentinel-tvm: LINE". A command that has already said what went wrong
+// (compile diagnostics, a child's own exit code) leaves line empty.
+type exitError struct {
+	code int
+	line string
+}
 
-func (e usageError) Error() string { return e.msg }
+func (e exitError) Error() string {
+	if e.line == "" {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.line
+}
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+// usagef is a mistake in how a command was called (exit 2).
+func usagef(format string, args ...any) error {
+	return exitError{ExitUsage, fmt.Sprintf(format, args...)}
+}
 
-// exitError ends a command with a code after it has said what went wrong.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+// failf is a failure already worded for the user, one line (exit 1).
+func failf(format string, args ...any) error {
+	return exitError{ExitFailure, oneLine(fmt.Sprintf(format, args...))}
+}
 
 // Version is set at build time with -ldflags "-X ...cli.Version=...".
 var Version = "dev"
 
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := withUsageGroups(&cobra.Command{
-		Use:           "sentinel-tvm",
-		Short:         "Sentinel TVM: vend short-lived AWS credentials only when an HCL policy allows it",
-		Version:       Version,
-		SilenceErrors: true,
-		SilenceUsage:  true,
-	})
+	root := rootCommand()
 	if args == nil {
 		args = []string{} // cobra reads os.Args for nil; Main's arguments are the only input
 	}
@@ -49,7 +58,38 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err.Error()} })
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	var ee exitError
+	switch {
+	case errors.As(err, &ee):
+	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
+		ee = exitError{ExitUsage, err.Error()} // cobra's own
+	default:
+		ee = exitError{ExitFailure, oneLine(err.Error())}
+	}
+	switch {
+	case ee.line == "":
+	case ee.code == ExitUsage:
+		fmt.Fprintf(stderr, "Error: %s\nRun '%s --help' for usage.\n", ee.line, cmd.CommandPath())
+	default:
+		fmt.Fprintf(stderr, "sentinel-tvm: %s\n", ee.line)
+	}
+	return ee.code
+}
+
+// rootCommand is the command tree.
+func rootCommand() *cobra.Command {
+	root := withUsageGroups(&cobra.Command{
+		Use:           "sentinel-tvm",
+		Short:         "Sentinel TVM: vend short-lived AWS credentials only when an HCL policy allows it",
+		Version:       Version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	})
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return exitError{ExitUsage, err.Error()} })
 	root.AddCommand(policyCommand())
 	root.AddCommand(devCommand())
 	root.AddCommand(credentialsCommand())
@@ -65,22 +105,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(sessionsCommand())
 	root.AddCommand(sessionCommand())
 	root.AddCommand(revokeCommand())
-
-	cmd, err := root.ExecuteC()
-	var ue usageError
-	var ee exitError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.As(err, &ee):
-		return ee.code
-	case errors.As(err, &ue), strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
-		fmt.Fprintf(stderr, "Error: %s\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
-		return ExitUsage
-	default:
-		fmt.Fprintf(stderr, "Error: %s\n", err)
-		return ExitPolicy
-	}
+	return root
 }
 
 // exactArgs is cobra.ExactArgs with a usage error and the argument's name.

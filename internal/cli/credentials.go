@@ -1,14 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -18,70 +14,39 @@ import (
 	"github.com/sentinel-tvm/sentinel-tvm/client"
 )
 
-// tvmOptions are the flags every client command shares.
-type tvmOptions struct {
-	url           string
-	profile       string
-	duration      time.Duration
-	region        string
-	sourceProfile string
+// vendOptions are the flags of the commands that vend a profile's
+// credentials (credentials, agent, exec): the connection flags, --profile
+// and --duration.
+type vendOptions struct {
+	clientOptions
+	profile  string
+	duration time.Duration
 }
 
-func (o *tvmOptions) register(f *pflag.FlagSet) {
-	f.StringVar(&o.url, "url", "", "the TVM's URL: the API Gateway stage URL, or `sentinel-tvm dev`'s http://HOST:PORT (default: $"+urlEnv+")")
+func (o *vendOptions) register(f *pflag.FlagSet) {
+	o.registerConnection(f)
 	f.StringVar(&o.profile, "profile", "", "the TVM profile to vend credentials for (required)")
 	f.DurationVar(&o.duration, "duration", 0, "session duration, e.g. 30m (default: the policy's; whole seconds, capped by the policy)")
-	f.StringVar(&o.region, "region", "", "region to sign for (default: from an execute-api URL, else AWS_REGION or the source profile's)")
-	f.StringVar(&o.sourceProfile, "source-profile", "", "shared-config profile whose credentials sign the requests (default: the default chain)")
 }
 
-// check validates the flags, taking the URL from $SENTINEL_TVM_URL when
-// --url is not given; every problem is a usage error.
-func (o *tvmOptions) check() error {
-	source := "--url"
-	if o.url == "" {
-		o.url, source = os.Getenv(urlEnv), urlEnv
-	}
-	if o.url == "" {
-		return usagef("--url is required (or set %s)", urlEnv)
+// check validates the flags; every problem is a usage error.
+func (o *vendOptions) check() error {
+	if err := o.checkURL(); err != nil {
+		return err
 	}
 	if o.profile == "" {
 		return usagef("--profile is required")
 	}
-	if u, err := url.Parse(o.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return usagef("%s %q is not an http(s) URL (no credentials, query or fragment)", source, o.url)
-	}
-	if o.duration < 0 || o.duration%time.Second != 0 {
-		return usagef("--duration %s must be a positive whole number of seconds, e.g. 30m", o.duration)
-	}
-	return nil
+	_, err := durationSeconds(o.duration)
+	return err
 }
 
-// newClient builds the signing client. A missing region is a usage error.
-func (o *tvmOptions) newClient() (*client.Client, error) {
-	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version)}
-	if o.region != "" {
-		opts = append(opts, client.WithRegion(o.region))
-	}
-	if o.sourceProfile != "" {
-		opts = append(opts, client.WithSourceProfile(o.sourceProfile))
-	}
-	c, err := client.New(o.url, opts...)
-	if errors.Is(err, client.ErrNoRegion) {
-		return nil, usagef("%s: the URL names no region; pass --region", o.url)
-	}
-	if err != nil {
-		return nil, refusal(err)
-	}
-	return c, nil
-}
-
-func (o *tvmOptions) request() client.CredentialsRequest {
+func (o *vendOptions) request() client.CredentialsRequest {
 	return client.CredentialsRequest{Profile: o.profile, DurationSeconds: int64(o.duration / time.Second)}
 }
 
 // commandLine is how to run the credentials command again, for hints.
-func (o *tvmOptions) commandLine(extra ...string) string {
+func (o *vendOptions) commandLine(extra ...string) string {
 	args := []string{"sentinel-tvm credentials", "--url", o.url, "--profile", o.profile}
 	if o.duration > 0 {
 		args = append(args, "--duration", o.duration.String())
@@ -95,39 +60,8 @@ func (o *tvmOptions) commandLine(extra ...string) string {
 	return strings.Join(append(args, extra...), " ")
 }
 
-// failure is an error already worded for the user: Main's callers print
-// "sentinel-tvm: " + line on stderr and exit 1.
-type failure struct{ line string }
-
-func (f failure) Error() string { return f.line }
-
-// refusal words any client error as one line: the service's code, its
-// message and the request ID, and for some codes what to do next. Nothing
-// in it comes from credential material.
-func refusal(err error) failure {
-	var e *client.Error
-	if errors.As(err, &e) {
-		return failure{oneLine(e.Error())}
-	}
-	return failure{oneLine(strings.TrimPrefix(err.Error(), "client: "))}
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// report prints a failure as the single stderr line and returns the exit.
-func report(stderr io.Writer, err error) error {
-	var f failure
-	if !errors.As(err, &f) {
-		return err
-	}
-	fmt.Fprintf(stderr, "sentinel-tvm: %s\n", f.line)
-	return exitError{ExitPolicy}
-}
-
 type credentialsOptions struct {
-	tvmOptions
+	vendOptions
 	approvalID  string
 	wait        bool
 	waitTimeout time.Duration
@@ -157,7 +91,7 @@ vends with it.`,
   sentinel-tvm credentials --url $URL --profile prod-admin --wait --wait-timeout 30m`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return report(cmd.ErrOrStderr(), runCredentials(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+			return runCredentials(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -201,13 +135,7 @@ func runCredentials(ctx context.Context, o credentialsOptions, stdout, stderr io
 		return credentialsRefusal(err, o)
 	}
 	// The service's body, as sent: the credential_process contract.
-	var out bytes.Buffer
-	if err := json.Compact(&out, resp.Body); err != nil {
-		return failure{"the TVM answered malformed JSON"}
-	}
-	out.WriteByte('\n')
-	_, err = stdout.Write(out.Bytes())
-	return err
+	return writeJSON(stdout, resp.Body)
 }
 
 // credentialsRefusal adds what to do next to a refusal line.
@@ -253,7 +181,7 @@ func waitForApproval(ctx context.Context, c *client.Client, id string, o credent
 					lastNote = time.Now()
 				}
 			default: // denied, cancelled, expired, used
-				return failure{fmt.Sprintf("approval %s is %s%s", id, a.Status, decidedBy(a))}
+				return failf("approval %s is %s%s", id, a.Status, decidedBy(a))
 			}
 		case ctx.Err() != nil:
 		case errors.As(err, &e) && e.Code == client.CodeRateLimited:
@@ -268,10 +196,10 @@ func waitForApproval(ctx context.Context, c *client.Client, id string, o credent
 		case <-ctx.Done():
 			t.Stop()
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return failure{fmt.Sprintf("approval %s is still %s after %s; to wait again, run: %s", id, lastStatus, o.waitTimeout,
-					o.commandLine("--approval-id", id, "--wait"))}
+				return failf("approval %s is still %s after %s; to wait again, run: %s", id, lastStatus, o.waitTimeout,
+					o.commandLine("--approval-id", id, "--wait"))
 			}
-			return failure{fmt.Sprintf("stopped waiting for approval %s", id)}
+			return failf("stopped waiting for approval %s", id)
 		case <-t.C:
 		}
 	}

@@ -69,12 +69,7 @@ or an IAM user (arn:aws:iam::ACCOUNT:user/NAME).`,
 		Example: `  sentinel-tvm dev --policies policies --listen 127.0.0.1:8080 \
     --aws-endpoint http://127.0.0.1:5055 --credentials-file /tmp/dev-credentials \
     --identity alice=arn:aws:sts::111122223333:assumed-role/engineer-dev/alice`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args)
-			}
-			return nil
-		},
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

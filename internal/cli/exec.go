@@ -25,7 +25,7 @@ var childEnvDrop = []string{
 }
 
 func execCommand() *cobra.Command {
-	var o tvmOptions
+	var o vendOptions
 	cmd := &cobra.Command{
 		Use:   "exec --url URL --profile P [--duration D] -- CMD [ARGS...]",
 		Short: "Run a command with a profile's credentials, refreshed for as long as it runs",
@@ -45,7 +45,7 @@ CMD; the agent stops when CMD ends, and exec exits with CMD's exit code
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return report(cmd.ErrOrStderr(), runExec(cmd.Context(), o, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()))
+			return runExec(cmd.Context(), o, args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().SetInterspersed(false) // flags after CMD belong to CMD
@@ -53,7 +53,7 @@ CMD; the agent stops when CMD ends, and exec exits with CMD's exit code
 	return cmd
 }
 
-func runExec(ctx context.Context, o tvmOptions, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runExec(ctx context.Context, o vendOptions, argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}
@@ -63,8 +63,7 @@ func runExec(ctx context.Context, o tvmOptions, argv []string, stdin io.Reader, 
 	}
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "sentinel-tvm: %s: %v\n", argv[0], errors.Unwrap(err))
-		return exitError{127}
+		return exitError{127, fmt.Sprintf("%s: %v", argv[0], errors.Unwrap(err))}
 	}
 	a, err := newAgent(agentVend(c, o), stderr)
 	if err != nil {
@@ -87,8 +86,7 @@ func runExec(ctx context.Context, o tvmOptions, argv []string, stdin io.Reader, 
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
 	if err := child.Start(); err != nil {
-		fmt.Fprintf(stderr, "sentinel-tvm: %s: %v\n", argv[0], err)
-		return exitError{126}
+		return exitError{126, fmt.Sprintf("%s: %v", argv[0], err)}
 	}
 	done := make(chan struct{})
 	go func() {
@@ -104,7 +102,7 @@ func runExec(ctx context.Context, o tvmOptions, argv []string, stdin io.Reader, 
 	err = child.Wait()
 	close(done)
 	srv.stop()
-	return exitError{exitCode(child.ProcessState, err)}
+	return exitError{code: exitCode(child.ProcessState, err)}
 }
 
 // childEnv is env without childEnvDrop.

@@ -1,17 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -21,116 +15,15 @@ import (
 	"github.com/sentinel-tvm/sentinel-tvm/client"
 )
 
-// urlEnv is where every command that calls the TVM reads its URL when --url
-// is not given.
-const urlEnv = "SENTINEL_TVM_URL"
-
-// operatorOptions are the flags of the operator commands (profiles,
-// approvals, break-glass, sessions, revoke...).
-type operatorOptions struct {
-	url           string
-	region        string
-	sourceProfile string
-	json          bool
-	raw           *captureTransport // the last answer's body, for --json
-}
-
-func (o *operatorOptions) register(f *pflag.FlagSet) {
-	f.StringVar(&o.url, "url", "", "the TVM's URL: the API Gateway stage URL, or `sentinel-tvm dev`'s http://HOST:PORT (default: $"+urlEnv+")")
-	f.StringVar(&o.region, "region", "", "region to sign for (default: from an execute-api URL, else AWS_REGION or the source profile's)")
-	f.StringVar(&o.sourceProfile, "source-profile", "", "shared-config profile whose credentials sign the requests (default: the default chain)")
-	f.BoolVar(&o.json, "json", false, "print the service's JSON answer as is, for scripts")
-}
-
-// newClient checks the flags and builds the signing client; it records the
-// bodies of the answers for --json.
-func (o *operatorOptions) newClient() (*client.Client, error) {
-	t := tvmOptions{url: o.url, region: o.region, sourceProfile: o.sourceProfile, profile: "-"}
-	if err := t.check(); err != nil {
-		return nil, err
-	}
-	o.url = t.url
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = 10 * time.Second
-	tr.ResponseHeaderTimeout = client.DefaultTimeout
-	o.raw = &captureTransport{base: tr}
-	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version),
-		client.WithHTTPClient(&http.Client{Transport: o.raw, Timeout: client.DefaultTimeout})}
-	if o.region != "" {
-		opts = append(opts, client.WithRegion(o.region))
-	}
-	if o.sourceProfile != "" {
-		opts = append(opts, client.WithSourceProfile(o.sourceProfile))
-	}
-	c, err := client.New(o.url, opts...)
-	if err != nil {
-		if errors.Is(err, client.ErrNoRegion) {
-			return nil, usagef("%s: the URL names no region; pass --region", o.url)
+// idArg accepts exactly one argument, the ID the command acts on.
+func idArg(id *string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := exactArgs("ID")(cmd, args); err != nil {
+			return err
 		}
-		return nil, refusal(err)
+		*id = args[0]
+		return nil
 	}
-	return c, nil
-}
-
-// print writes the answer: the service's JSON with --json, else human.
-func (o *operatorOptions) print(w io.Writer, human func(*tabwriter.Writer)) error {
-	if o.json {
-		var out bytes.Buffer
-		if err := json.Compact(&out, o.raw.body()); err != nil {
-			return failure{"the TVM answered malformed JSON"}
-		}
-		out.WriteByte('\n')
-		_, err := w.Write(out.Bytes())
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	human(tw)
-	return tw.Flush()
-}
-
-// captureTransport keeps the body of the last answer.
-type captureTransport struct {
-	base http.RoundTripper
-	mu   sync.Mutex
-	last []byte
-}
-
-func (c *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := c.base.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(data))
-	c.mu.Lock()
-	c.last = data
-	c.mu.Unlock()
-	return resp, nil
-}
-
-func (c *captureTransport) body() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.last
-}
-
-// operatorCommand builds a command whose run gets a ready client; service
-// refusals become the one-line error and exit 1.
-func operatorCommand(cmd *cobra.Command, o *operatorOptions, run func(ctx context.Context, c *client.Client, stdout io.Writer) error) *cobra.Command {
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := o.newClient()
-		if err != nil {
-			return report(cmd.ErrOrStderr(), err)
-		}
-		return report(cmd.ErrOrStderr(), run(cmd.Context(), c, cmd.OutOrStdout()))
-	}
-	o.register(cmd.Flags())
-	return cmd
 }
 
 // idempotency returns the call options of --idempotency-key.
@@ -153,6 +46,7 @@ func durationSeconds(d time.Duration) (int64, error) {
 	return int64(d / time.Second), nil
 }
 
+// required checks that a required string flag is set.
 func required(name, value string) error {
 	if strings.TrimSpace(value) == "" {
 		return usagef("--%s is required", name)
@@ -183,6 +77,7 @@ func fmtSeconds(s int64) string {
 	return d
 }
 
+// dash is s on one line, or "-" when empty.
 func dash(s string) string {
 	if s = oneLine(s); s == "" {
 		return "-"
@@ -198,8 +93,8 @@ func row(w io.Writer, cells ...string) {
 // --- profiles ---
 
 func profilesCommand() *cobra.Command {
-	var o operatorOptions
-	return operatorCommand(&cobra.Command{
+	var o clientOptions
+	return clientCommand(&cobra.Command{
 		Use:     "profiles [--url URL]",
 		Short:   "List the profiles you may request, and how (allow, require_approval, break_glass)",
 		Example: "  sentinel-tvm profiles --url http://127.0.0.1:8080",
@@ -224,9 +119,9 @@ var approvalStatuses = []string{client.ApprovalPending, client.ApprovalApproved,
 	client.ApprovalCancelled, client.ApprovalExpired, client.ApprovalUsed}
 
 func approvalsCommand() *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var status string
-	cmd := operatorCommand(&cobra.Command{
+	cmd := clientCommand(&cobra.Command{
 		Use:   "approvals [--status S]",
 		Short: "List approval requests: your own, and those you may decide",
 		Example: `  sentinel-tvm approvals --url http://127.0.0.1:8080 --status pending
@@ -285,26 +180,19 @@ func printApproval(w io.Writer, a *client.Approval) {
 	}
 }
 
-// approvalActionCommand is approve, deny or cancel.
 // idActionCommand builds a command that acts on one item by ID with an
 // optional comment and an idempotency key (approve, deny, cancel,
 // break-glass close), printing the item the service answers with.
 func idActionCommand[T any](use, short, example, commentHelp string,
 	act func(*client.Client, context.Context, string, string, ...client.CallOption) (T, error),
 	show func(io.Writer, T)) *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var comment, key, id string
-	cmd := operatorCommand(&cobra.Command{
+	cmd := clientCommand(&cobra.Command{
 		Use:     use + " ID [--comment C]",
 		Short:   short,
 		Example: example,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := exactArgs("ID")(cmd, args); err != nil {
-				return err
-			}
-			id = args[0]
-			return nil
-		},
+		Args:    idArg(&id),
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		item, err := act(c, ctx, id, comment, idempotency(key)...)
 		if err != nil {
@@ -317,6 +205,7 @@ func idActionCommand[T any](use, short, example, commentHelp string,
 	return cmd
 }
 
+// approvalActionCommand is approve, deny or cancel.
 func approvalActionCommand(name, short string, act func(*client.Client, context.Context, string, string, ...client.CallOption) (*client.Approval, error)) *cobra.Command {
 	return idActionCommand(name, short,
 		"  sentinel-tvm "+name+" 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'ticket OPS-42'",
@@ -336,10 +225,10 @@ func cancelCommand() *cobra.Command {
 }
 
 func requestApprovalCommand() *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var profile, justification, key string
 	var duration time.Duration
-	cmd := operatorCommand(&cobra.Command{
+	cmd := clientCommand(&cobra.Command{
 		Use:   "request-approval --profile P --justification J [--duration D]",
 		Short: "Ask for approval to use a profile; an approver decides, then you vend with --approval-id",
 		Example: `  sentinel-tvm request-approval --url http://127.0.0.1:8080 --profile prod-admin --justification 'INC-1234: restart the API'
@@ -385,10 +274,10 @@ func breakGlassCommand() *cobra.Command {
 }
 
 func breakGlassOpenCommand() *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var profile, reasonCode, justification, key string
 	var duration time.Duration
-	cmd := operatorCommand(&cobra.Command{
+	cmd := clientCommand(&cobra.Command{
 		Use:     "open --profile P --reason-code C --justification J [--duration D]",
 		Short:   "Open an emergency access window on a profile (the policy's break_glass blocks say who may)",
 		Example: "  sentinel-tvm break-glass open --url http://127.0.0.1:8080 --profile prod-admin --reason-code incident --justification 'INC-1234: database down, on-call needs admin'",
@@ -451,9 +340,9 @@ func printBreakGlass(w io.Writer, e *client.BreakGlassEvent) {
 }
 
 func breakGlassListCommand() *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var active bool
-	cmd := operatorCommand(&cobra.Command{
+	cmd := clientCommand(&cobra.Command{
 		Use:     "list [--active]",
 		Short:   "List break-glass events",
 		Example: "  sentinel-tvm break-glass list --url http://127.0.0.1:8080 --active",
@@ -483,9 +372,9 @@ func breakGlassCloseCommand() *cobra.Command {
 // --- sessions ---
 
 func sessionsCommand() *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var f client.SessionFilter
-	cmd := operatorCommand(&cobra.Command{
+	cmd := clientCommand(&cobra.Command{
 		Use:   "sessions [--profile P] [--principal ARN] [--active]",
 		Short: "List vended sessions: your own, or everyone's for operators",
 		Example: `  sentinel-tvm sessions --url http://127.0.0.1:8080 --active
@@ -511,19 +400,13 @@ func sessionsCommand() *cobra.Command {
 }
 
 func sessionCommand() *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var id string
-	return operatorCommand(&cobra.Command{
+	return clientCommand(&cobra.Command{
 		Use:     "session ID",
 		Short:   "Show one vended session",
 		Example: "  sentinel-tvm session 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := exactArgs("ID")(cmd, args); err != nil {
-				return err
-			}
-			id = args[0]
-			return nil
-		},
+		Args:    idArg(&id),
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		s, err := c.GetSession(ctx, id)
 		if err != nil {
@@ -555,10 +438,10 @@ func sessionCommand() *cobra.Command {
 }
 
 func revokeCommand() *cobra.Command {
-	var o operatorOptions
+	var o clientOptions
 	var reason, key, id string
 	var blockMinutes int
-	cmd := operatorCommand(&cobra.Command{
+	cmd := clientCommand(&cobra.Command{
 		Use:   "revoke ID --reason R [--block-minutes N]",
 		Short: "Revoke a session: its credentials stop working once IAM propagates",
 		Long: `Revoke marks the session revoked and denies its credentials on the vended
@@ -566,13 +449,7 @@ role (an inline deny conditioned on the session's tag), so credentials already
 handed out stop working once IAM propagates. Operators may revoke any session,
 everyone may revoke their own.`,
 		Example: "  sentinel-tvm revoke 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --reason 'laptop stolen'",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if err := exactArgs("ID")(cmd, args); err != nil {
-				return err
-			}
-			id = args[0]
-			return nil
-		},
+		Args:    idArg(&id),
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		if err := required("reason", reason); err != nil {
 			return err

@@ -153,7 +153,7 @@ AID  pending  prod-admin  arn:aws:iam::111122223333:role/engineer-dev  TIME  TIM
 		{with([]string{"cancel", id}, bob), "sentinel-tvm: forbidden: "},
 	} {
 		r := tvmMain(tc.args...)
-		if r.code != ExitPolicy || r.stdout != "" || !strings.HasPrefix(r.stderr, tc.want) ||
+		if r.code != ExitFailure || r.stdout != "" || !strings.HasPrefix(r.stderr, tc.want) ||
 			strings.Count(r.stderr, "\n") != 1 || !requestIDRE.MatchString(r.stderr) {
 			t.Errorf("%v: code %d, stdout %q, stderr %q; want exit 1 and one line %q... (request ID)", tc.args[:2], r.code, r.stdout, r.stderr, tc.want)
 		}
@@ -179,7 +179,7 @@ decision       approve by arn:aws:iam::111122223333:role/security-lead at TIME: 
 
 	// Not pending any more: conflict.
 	r = tvmMain(with([]string{"deny", id}, bob)...)
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: conflict: ") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: conflict: ") {
 		t.Errorf("deny after approve: code %d, stderr %q", r.code, r.stderr)
 	}
 
@@ -238,11 +238,11 @@ expires          TIME
 	}
 
 	r = tvmMain(with([]string{"revoke", "0123456789abcdef0123456789abcdef", "--reason", "test"}, alice)...)
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: not_found: ") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: not_found: ") {
 		t.Errorf("revoke unknown: code %d, stderr %q", r.code, r.stderr)
 	}
 	r = tvmMain(with([]string{"revoke", id, "--reason", "laptop stolen", "--idempotency-key", "rv1"}, bob)...)
-	if r.code == ExitPolicy && strings.HasPrefix(r.stderr, "sentinel-tvm: unavailable: revocation is not configured") {
+	if r.code == ExitFailure && strings.HasPrefix(r.stderr, "sentinel-tvm: unavailable: revocation is not configured") {
 		// clienttest's service has no revoker (the IAM side): the refusal
 		// is the one line; the lifecycle tests under `sentinel-tvm dev`
 		// revoke for real.
@@ -271,7 +271,7 @@ func TestOperatorBreakGlass(t *testing.T) {
 	// The test policy has no break_glass block: a refusal.
 	r := tvmMain(with([]string{"break-glass", "open", "--profile", "prod-admin", "--reason-code", "incident",
 		"--justification", "INC-1234: database down, on-call needs admin", "--idempotency-key", "bg1"}, alice)...)
-	if got := opNormalize(r.stderr, srv.URL); r.code != ExitPolicy || r.stdout != "" ||
+	if got := opNormalize(r.stderr, srv.URL); r.code != ExitFailure || r.stdout != "" ||
 		got != "sentinel-tvm: forbidden: no break_glass block lets you open an event for this profile (request RID)\n" {
 		t.Errorf("break-glass open: code %d, stdout %q, stderr %q", r.code, r.stdout, got)
 	}
@@ -284,7 +284,7 @@ func TestOperatorBreakGlass(t *testing.T) {
 		t.Errorf("break-glass list --json: %s", r.stdout)
 	}
 	r = tvmMain(with([]string{"break-glass", "close", "0123456789abcdef0123456789abcdef"}, alice)...)
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: not_found: ") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: not_found: ") {
 		t.Errorf("break-glass close unknown: code %d, stderr %q", r.code, r.stderr)
 	}
 }
@@ -293,7 +293,7 @@ func TestOperatorUnknownCaller(t *testing.T) {
 	srv := clienttest.NewServer(t)
 	tvmSetup(t, srv)
 	r := tvmMain("profiles", "--url", srv.URL, "--region", clienttest.Region, "--source-profile", "mallory")
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: ") || strings.Count(r.stderr, "\n") != 1 {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: ") || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("unknown caller: code %d, stderr %q", r.code, r.stderr)
 	}
 	noSecrets(t, r.stdout, r.stderr)
@@ -314,11 +314,11 @@ func TestOperatorDevLifecycle(t *testing.T) {
 	just := "database primary is down, INC-4711"
 
 	r := as("alice", "break-glass", "open", "--profile", "prod-readonly", "--reason-code", "incident", "--justification", just)
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: forbidden: ") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: forbidden: ") {
 		t.Fatalf("alice opens: code %d, stderr %q", r.code, r.stderr)
 	}
 	r = as("carol", "break-glass", "open", "--profile", "prod-readonly", "--reason-code", "boredom", "--justification", just)
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: invalid_request: ") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: invalid_request: ") {
 		t.Fatalf("bad reason code: code %d, stderr %q", r.code, r.stderr)
 	}
 	r = as("carol", "break-glass", "open", "--profile", "prod-readonly", "--reason-code", "incident", "--justification", just, "--idempotency-key", "bg-1")
@@ -359,7 +359,7 @@ expires        TIME
 	}
 	sid := ss[0].(map[string]any)["session_id"].(string)
 	r = as("alice", "revoke", sid, "--reason", "x")
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: forbidden: ") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: forbidden: ") {
 		t.Errorf("alice revokes carol's session: code %d, stderr %q", r.code, r.stderr)
 	}
 	r = as("oscar", "revoke", sid, "--reason", "contain", "--block-minutes", "30", "--idempotency-key", "rv-1")
@@ -380,7 +380,7 @@ expires        TIME
 		t.Errorf("close: code %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = as("carol", "break-glass", "close", id)
-	if r.code != ExitPolicy || !strings.HasPrefix(r.stderr, "sentinel-tvm: conflict: ") {
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: conflict: ") {
 		t.Errorf("close again: code %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -49,7 +49,7 @@ func readPolicy(dir string, withTests bool) ([]policy.Source, error) {
 }
 
 // compile compiles sources, printing every diagnostic to stderr, one per
-// line; on errors it returns exitError{1}.
+// line; on errors it returns exit 1.
 func compile(srcs []policy.Source, stderr io.Writer) (*policy.Compiled, error) {
 	compiled, diags := policy.Compile(srcs)
 	printDiagnostics(stderr, diags)
@@ -61,7 +61,7 @@ func compile(srcs []policy.Source, stderr io.Writer) (*policy.Compiled, error) {
 			}
 		}
 		fmt.Fprintf(stderr, "%d error(s): the policy was not compiled\n", n)
-		return nil, exitError{ExitPolicy}
+		return nil, exitError{code: ExitFailure}
 	}
 	return compiled, nil
 }
@@ -73,7 +73,7 @@ func printDiagnostics(w io.Writer, diags hcl.Diagnostics) {
 }
 
 // runTests runs the compiled cases, printing failures and the summary line
-// to w; it returns exitError{1} when any failed.
+// to w; it returns exit 1 when any failed.
 func runTests(c *policy.Compiled, w io.Writer) error {
 	passed, failed := 0, 0
 	for _, r := range c.Policy.RunTests(c.Tests) {
@@ -86,7 +86,7 @@ func runTests(c *policy.Compiled, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "%d passed, %d failed\n", passed, failed)
 	if failed > 0 {
-		return exitError{ExitPolicy}
+		return exitError{code: ExitFailure}
 	}
 	return nil
 }
@@ -340,7 +340,7 @@ nothing, prints the files that are not formatted and exits 1 if there are any.`,
 				}
 			}
 			if bad {
-				return exitError{ExitPolicy}
+				return exitError{code: ExitFailure}
 			}
 			return nil
 		},

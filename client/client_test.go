@@ -74,7 +74,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct {
 		name       string
 		opts       []clienttest.Option
-		id         clienttest.Identity
+		id         clienttest.Caller
 		clientOpts []client.Option
 		before     func(*clienttest.Server)
 		profile    string
@@ -99,10 +99,10 @@ func TestErrors(t *testing.T) {
 			before: func(s *clienttest.Server) { s.STS.Fail(errors.New("ThrottlingException: Rate exceeded")) },
 			want:   client.Error{Status: 503, Code: "unavailable", Message: "credentials could not be issued; try again later"}},
 		{name: "unknown caller", profile: "dev-readonly", wantHits: 0,
-			id:   clienttest.Identity{Credentials: aws.Credentials{AccessKeyID: "AKIAUNKNOWN000000000", SecretAccessKey: "x"}},
+			id:   clienttest.Caller{Credentials: aws.Credentials{AccessKeyID: "AKIAUNKNOWN000000000", SecretAccessKey: "x"}},
 			want: client.Error{Status: 403, Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid."}},
 		{name: "wrong secret", profile: "dev-readonly", wantHits: 0,
-			id: clienttest.Identity{Credentials: aws.Credentials{AccessKeyID: clienttest.Bob.Credentials.AccessKeyID, SecretAccessKey: "wrong"}},
+			id: clienttest.Caller{Credentials: aws.Credentials{AccessKeyID: clienttest.Bob.Credentials.AccessKeyID, SecretAccessKey: "wrong"}},
 			want: client.Error{Status: 403, Code: "InvalidSignatureException",
 				Message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}},
 		{name: "wrong region", profile: "dev-readonly", wantHits: 0, clientOpts: []client.Option{client.WithRegion("eu-west-1")},

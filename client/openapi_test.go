@@ -159,7 +159,7 @@ func TestClientMatchesTheDocument(t *testing.T) {
 	}}
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
-	newClient := func(id clienttest.Identity) *client.Client {
+	newClient := func(id clienttest.Caller) *client.Client {
 		creds := credentials.NewStaticCredentialsProvider(id.Credentials.AccessKeyID, id.Credentials.SecretAccessKey, id.Credentials.SessionToken)
 		c, err := client.New(front.URL, client.WithCredentials(creds), client.WithRegion(clienttest.Region), client.WithRetries(0))
 		if err != nil {

@@ -27,7 +27,7 @@ func tvmSetup(t *testing.T, srv *clienttest.Server) []string {
 	t.Helper()
 	dir := t.TempDir()
 	var creds strings.Builder
-	for _, id := range []clienttest.Identity{clienttest.Alice, clienttest.Bob,
+	for _, id := range []clienttest.Caller{clienttest.Alice, clienttest.Bob,
 		{Name: "mallory", Credentials: aws.Credentials{AccessKeyID: "AKIAMALLORY000000000", SecretAccessKey: "mallory-secret"}}} {
 		creds.WriteString("[" + id.Name + "]\naws_access_key_id = " + id.Credentials.AccessKeyID +
 			"\naws_secret_access_key = " + id.Credentials.SecretAccessKey + "\n")

@@ -88,7 +88,7 @@ or an IAM user (arn:aws:iam::ACCOUNT:user/NAME).`,
 }
 
 // check validates the flags; every problem is a usage error.
-func (o devOptions) check() ([]devenv.Identity, error) {
+func (o devOptions) check() ([]devenv.NamedCaller, error) {
 	for _, req := range []struct{ flag, v string }{
 		{"--policies", o.policies}, {"--listen", o.listen}, {"--aws-endpoint", o.endpoint}, {"--credentials-file", o.credentialsFile},
 	} {
@@ -111,9 +111,9 @@ func (o devOptions) check() ([]devenv.Identity, error) {
 	if !regionRE.MatchString(o.region) {
 		return nil, usagef("--region %q is not a region name such as us-east-1", o.region)
 	}
-	ids := make([]devenv.Identity, 0, len(o.identities))
+	ids := make([]devenv.NamedCaller, 0, len(o.identities))
 	for _, s := range o.identities {
-		id, err := devenv.ParseIdentity(s)
+		id, err := devenv.ParseNamedCaller(s)
 		if err != nil {
 			return nil, usagef("--identity: %v", err)
 		}

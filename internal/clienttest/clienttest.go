@@ -81,8 +81,9 @@ rule "nobody-prod-denied" {
 }
 `
 
-// Identity is a caller the test gateway knows.
-type Identity struct {
+// Caller is a test caller: its signing credentials and the caller ARN the
+// test gateway reports for them.
+type Caller struct {
 	Name        string // e.g. alice
 	CallerARN   string
 	Credentials aws.Credentials
@@ -92,9 +93,9 @@ type Identity struct {
 // session token header is exercised), and Bob, a security lead who may
 // approve her requests.
 var (
-	Alice = Identity{Name: "alice", CallerARN: "arn:aws:sts::111122223333:assumed-role/engineer-dev/alice",
+	Alice = Caller{Name: "alice", CallerARN: "arn:aws:sts::111122223333:assumed-role/engineer-dev/alice",
 		Credentials: aws.Credentials{AccessKeyID: "ASIAALICETESTKEY0001", SecretAccessKey: "alice-signing-secret-0001", SessionToken: "alice-signing-token-0001", Source: "clienttest"}}
-	Bob = Identity{Name: "bob", CallerARN: "arn:aws:sts::111122223333:assumed-role/security-lead/bob",
+	Bob = Caller{Name: "bob", CallerARN: "arn:aws:sts::111122223333:assumed-role/security-lead/bob",
 		Credentials: aws.Credentials{AccessKeyID: "AKIABOBTESTKEY000002", SecretAccessKey: "bob-signing-secret-0002", Source: "clienttest"}}
 )
 
@@ -162,9 +163,9 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	slices.Sort(routes)
 	creds := gateway.StaticStore{}
-	for _, id := range []Identity{Alice, Bob} {
+	for _, id := range []Caller{Alice, Bob} {
 		creds[id.Credentials.AccessKeyID] = gateway.Credential{
-			Identity:        gateway.Identity{UserARN: id.CallerARN, AccountID: "111122223333", Caller: "AROATEST:" + id.Name, User: "AROATEST:" + id.Name},
+			Identity:        gateway.SigningIdentity{UserARN: id.CallerARN, AccountID: "111122223333", Caller: "AROATEST:" + id.Name, User: "AROATEST:" + id.Name},
 			SecretAccessKey: id.Credentials.SecretAccessKey, SessionToken: id.Credentials.SessionToken,
 		}
 	}
@@ -183,7 +184,7 @@ func Start(opts ...Option) (*Server, error) {
 }
 
 // Client returns a client that signs as id.
-func (s *Server) Client(t testing.TB, id Identity, opts ...client.Option) *client.Client {
+func (s *Server) Client(t testing.TB, id Caller, opts ...client.Option) *client.Client {
 	t.Helper()
 	c, err := s.NewClient(id, opts...)
 	if err != nil {
@@ -193,7 +194,7 @@ func (s *Server) Client(t testing.TB, id Identity, opts ...client.Option) *clien
 }
 
 // NewClient returns a client that signs as id.
-func (s *Server) NewClient(id Identity, opts ...client.Option) (*client.Client, error) {
+func (s *Server) NewClient(id Caller, opts ...client.Option) (*client.Client, error) {
 	opts = append([]client.Option{client.WithCredentials(credentials(id.Credentials)), client.WithRegion(Region), client.WithRetryBackoff(time.Millisecond)}, opts...)
 	return client.New(s.URL, opts...)
 }

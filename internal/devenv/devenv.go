@@ -85,7 +85,7 @@ type Options struct {
 	PoliciesDir string
 	Compiled    *policy.Compiled
 
-	Identities []Identity
+	Identities []NamedCaller
 
 	AccountID       string // the TVM's account (table, key, parameter, its role); default DefaultAccountID
 	TableName       string // default DefaultTableName
@@ -222,7 +222,7 @@ func Provision(ctx context.Context, o Options) (*Env, error) {
 		}
 		env.Identities = append(env.Identities, is)
 		env.Credentials[is.AccessKeyID] = gateway.Credential{
-			Identity: gateway.Identity{
+			Identity: gateway.SigningIdentity{
 				UserARN:        is.CallerARN,
 				AccountID:      is.AccountID,
 				Caller:         is.UserID,
@@ -455,7 +455,7 @@ func putBundle(ctx context.Context, client *ssm.Client, name, keyID string, bund
 
 // issue creates what the identity stands for in the emulator and returns
 // credentials moto issued for it.
-func (p *provisioner) issue(ctx context.Context, id Identity, c caller) (Issued, error) {
+func (p *provisioner) issue(ctx context.Context, id NamedCaller, c caller) (Issued, error) {
 	pr := c.principal
 	is := Issued{Name: id.Name, CallerARN: id.CallerARN, AccountID: pr.AccountID}
 	admin := p.admin(pr.AccountID)

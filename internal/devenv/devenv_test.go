@@ -31,7 +31,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
 
-var testIdentities = []Identity{
+var testIdentities = []NamedCaller{
 	{Name: "alice", CallerARN: "arn:aws:sts::111122223333:assumed-role/engineer-dev/alice"},
 	{Name: "sso", CallerARN: "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Engineering_0123abcd/alice@example.com"},
 	{Name: "bob", CallerARN: "arn:aws:iam::111122223333:user/bob"},
@@ -309,11 +309,11 @@ func TestProvisionRejects(t *testing.T) {
 		{"no endpoint", Options{}, "devenv: Endpoint is required"},
 		{"no policy", Options{Endpoint: "http://127.0.0.1:1"}, "devenv: PoliciesDir or Compiled is required"},
 		{"bad account", Options{Endpoint: "http://127.0.0.1:1", AccountID: "12"}, `devenv: account "12" is not 12 digits`},
-		{"repeated name", Options{Endpoint: "http://127.0.0.1:1", Identities: []Identity{
+		{"repeated name", Options{Endpoint: "http://127.0.0.1:1", Identities: []NamedCaller{
 			{Name: "a", CallerARN: "arn:aws:iam::111122223333:user/a"},
 			{Name: "A", CallerARN: "arn:aws:iam::111122223333:user/b"},
 		}}, `devenv: identity name "A" is given twice`},
-		{"repeated ARN", Options{Endpoint: "http://127.0.0.1:1", Identities: []Identity{
+		{"repeated ARN", Options{Endpoint: "http://127.0.0.1:1", Identities: []NamedCaller{
 			{Name: "a", CallerARN: "arn:aws:iam::111122223333:user/a"},
 			{Name: "b", CallerARN: "arn:aws:iam::111122223333:user/a"},
 		}}, `devenv: caller ARN arn:aws:iam::111122223333:user/a is given twice`},
@@ -329,15 +329,15 @@ func TestProvisionRejects(t *testing.T) {
 	}
 }
 
-func TestParseIdentity(t *testing.T) {
+func TestParseNamedCaller(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    Identity
+		want    NamedCaller
 		wantErr string
 	}{
-		{in: "alice=arn:aws:sts::111122223333:assumed-role/engineer-dev/alice", want: Identity{"alice", "arn:aws:sts::111122223333:assumed-role/engineer-dev/alice"}},
-		{in: "bob=arn:aws:iam::111122223333:user/bob", want: Identity{"bob", "arn:aws:iam::111122223333:user/bob"}},
-		{in: "ops=arn:aws:iam::111122223333:user/team/ops/oncall", want: Identity{"ops", "arn:aws:iam::111122223333:user/team/ops/oncall"}},
+		{in: "alice=arn:aws:sts::111122223333:assumed-role/engineer-dev/alice", want: NamedCaller{"alice", "arn:aws:sts::111122223333:assumed-role/engineer-dev/alice"}},
+		{in: "bob=arn:aws:iam::111122223333:user/bob", want: NamedCaller{"bob", "arn:aws:iam::111122223333:user/bob"}},
+		{in: "ops=arn:aws:iam::111122223333:user/team/ops/oncall", want: NamedCaller{"ops", "arn:aws:iam::111122223333:user/team/ops/oncall"}},
 		{in: "alice", wantErr: `identity "alice" is not NAME=CALLER_ARN`},
 		{in: "=arn:aws:iam::111122223333:user/bob", wantErr: `identity name "" is not 1-64 characters of [A-Za-z0-9_.@+-] starting with a letter or digit`},
 		{in: "a b=arn:aws:iam::111122223333:user/bob", wantErr: `identity name "a b" is not 1-64 characters of [A-Za-z0-9_.@+-] starting with a letter or digit`},
@@ -351,7 +351,7 @@ func TestParseIdentity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseIdentity(tt.in)
+			got, err := ParseNamedCaller(tt.in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -359,7 +359,7 @@ func TestParseIdentity(t *testing.T) {
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Fatalf("ParseIdentity = %+v, %v; want %+v", got, err, tt.want)
+				t.Fatalf("ParseNamedCaller = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
 	}

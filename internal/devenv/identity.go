@@ -12,9 +12,10 @@ import (
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 )
 
-// Identity is a dev identity to issue: a name (the section of the
-// credentials file) and the caller ARN API Gateway will report for it.
-type Identity struct {
+// NamedCaller is one dev identity to issue (a `sentinel-tvm dev --identity`):
+// a name (the section of the credentials file) and the caller ARN API
+// Gateway will report for it.
+type NamedCaller struct {
 	Name      string // e.g. alice
 	CallerARN string // arn:aws:sts::111122223333:assumed-role/engineer-dev/alice or arn:aws:iam::111122223333:user/bob
 }
@@ -38,16 +39,16 @@ var (
 	iamPathRE      = regexp.MustCompile(`^/([\x21-\x7E]{0,510}/)?$`)
 )
 
-// ParseIdentity parses the NAME=CALLER_ARN form of `sentinel-tvm dev
+// ParseNamedCaller parses the NAME=CALLER_ARN form of `sentinel-tvm dev
 // --identity`.
-func ParseIdentity(s string) (Identity, error) {
+func ParseNamedCaller(s string) (NamedCaller, error) {
 	name, arn, ok := strings.Cut(s, "=")
 	if !ok {
-		return Identity{}, fmt.Errorf("identity %q is not NAME=CALLER_ARN", s)
+		return NamedCaller{}, fmt.Errorf("identity %q is not NAME=CALLER_ARN", s)
 	}
-	id := Identity{Name: strings.TrimSpace(name), CallerARN: strings.TrimSpace(arn)}
+	id := NamedCaller{Name: strings.TrimSpace(name), CallerARN: strings.TrimSpace(arn)}
 	if _, err := id.parse(); err != nil {
-		return Identity{}, err
+		return NamedCaller{}, err
 	}
 	return id, nil
 }
@@ -62,7 +63,7 @@ type caller struct {
 // parse checks the identity: a name fit for an INI section and AWS CLI
 // profile, and a caller ARN the emulator can issue credentials for (an
 // assumed role session or an IAM user).
-func (id Identity) parse() (caller, error) {
+func (id NamedCaller) parse() (caller, error) {
 	if !identityNameRE.MatchString(id.Name) {
 		return caller{}, fmt.Errorf("identity name %q is not 1-64 characters of [A-Za-z0-9_.@+-] starting with a letter or digit", id.Name)
 	}
@@ -99,7 +100,7 @@ func (id Identity) parse() (caller, error) {
 
 // checkIdentities parses every identity and rejects repeated names and
 // caller ARNs (an IAM user's keys are replaced on each Provision).
-func checkIdentities(ids []Identity) ([]caller, error) {
+func checkIdentities(ids []NamedCaller) ([]caller, error) {
 	names, arns := map[string]bool{}, map[string]bool{}
 	out := make([]caller, 0, len(ids))
 	for _, id := range ids {

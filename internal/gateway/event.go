@@ -74,7 +74,7 @@ func nullable(s string) *string {
 }
 
 // event builds the proxy event for a verified request.
-func (h *Handler) event(r *http.Request, body []byte, id Identity, rt route, params map[string]string, requestID string, now time.Time) restEvent {
+func (h *Handler) event(r *http.Request, body []byte, id SigningIdentity, rt route, params map[string]string, requestID string, now time.Time) restEvent {
 	sourceIP, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		sourceIP = r.RemoteAddr

@@ -27,9 +27,10 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// Identity is what API Gateway puts into requestContext.identity for a
-// caller authenticated with AWS_IAM.
-type Identity struct {
+// SigningIdentity is who signed a request, resolved from its access key:
+// what API Gateway puts into requestContext.identity for a caller
+// authenticated with AWS_IAM (vend.Identity is the same seen by the handler).
+type SigningIdentity struct {
 	UserARN        string // userArn, e.g. arn:aws:sts::111122223333:assumed-role/dev/alice
 	AccountID      string // accountId of the caller
 	Caller         string // caller, e.g. AROAEXAMPLE:alice
@@ -42,12 +43,12 @@ type Identity struct {
 // sessionToken is empty for long-term keys; for temporary credentials the
 // request must carry exactly that token in X-Amz-Security-Token.
 type CredentialStore interface {
-	Lookup(accessKeyID string) (id Identity, secretKey string, sessionToken string, ok bool)
+	Lookup(accessKeyID string) (id SigningIdentity, secretKey string, sessionToken string, ok bool)
 }
 
 // Credential is one entry of a StaticStore.
 type Credential struct {
-	Identity        Identity
+	Identity        SigningIdentity
 	SecretAccessKey string
 	SessionToken    string
 }
@@ -59,7 +60,7 @@ type StaticStore map[string]Credential
 var _ CredentialStore = StaticStore(nil)
 
 // Lookup implements CredentialStore.
-func (s StaticStore) Lookup(accessKeyID string) (Identity, string, string, bool) {
+func (s StaticStore) Lookup(accessKeyID string) (SigningIdentity, string, string, bool) {
 	c, ok := s[accessKeyID]
 	return c.Identity, c.SecretAccessKey, c.SessionToken, ok
 }
@@ -147,46 +148,46 @@ type authorization struct {
 // Verify authenticates r and returns the caller's identity, or an
 // *AuthError. It reads the body to check its hash and leaves r.Body
 // readable from the start again.
-func (v *Verifier) Verify(r *http.Request) (Identity, error) {
+func (v *Verifier) Verify(r *http.Request) (SigningIdentity, error) {
 	id, err := v.verify(r)
 	if err != nil {
-		return Identity{}, err
+		return SigningIdentity{}, err
 	}
 	return id, nil
 }
 
-func (v *Verifier) verify(r *http.Request) (Identity, *AuthError) {
+func (v *Verifier) verify(r *http.Request) (SigningIdentity, *AuthError) {
 	header := r.Header.Get("Authorization")
 	if header == "" {
-		return Identity{}, authErr(CodeMissingToken, MsgMissingToken, "no Authorization header")
+		return SigningIdentity{}, authErr(CodeMissingToken, MsgMissingToken, "no Authorization header")
 	}
 	a, aerr := parseAuthorization(header, r.Header.Get("X-Amz-Date") != "")
 	if aerr != nil {
-		return Identity{}, aerr
+		return SigningIdentity{}, aerr
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
 	t, err := time.Parse(amzDateLayout, amzDate)
 	if err != nil || t.Format(amzDateLayout) != amzDate {
-		return Identity{}, authErr(CodeIncompleteSignature, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+		return SigningIdentity{}, authErr(CodeIncompleteSignature, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
 			"X-Amz-Date %q is not in ISO 8601 basic format", truncate(amzDate, 32))
 	}
 	if !slices.Contains(a.signedHeaders, "host") {
-		return Identity{}, authErr(CodeIncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+		return SigningIdentity{}, authErr(CodeIncompleteSignature, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
 			"host not among signed headers %q", a.signedHeadersRaw)
 	}
 	if !slices.Contains(a.signedHeaders, "x-amz-date") {
-		return Identity{}, authErr(CodeIncompleteSignature, "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
+		return SigningIdentity{}, authErr(CodeIncompleteSignature, "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
 			"x-amz-date not among signed headers %q", a.signedHeadersRaw)
 	}
 	if aerr := v.checkScope(a, t, amzDate); aerr != nil {
-		return Identity{}, aerr
+		return SigningIdentity{}, aerr
 	}
 	if aerr := v.checkTime(t); aerr != nil {
-		return Identity{}, aerr
+		return SigningIdentity{}, aerr
 	}
 
 	var (
-		id            Identity
+		id            SigningIdentity
 		secret, token string
 		ok            bool
 	)
@@ -194,34 +195,34 @@ func (v *Verifier) verify(r *http.Request) (Identity, *AuthError) {
 		id, secret, token, ok = v.Store.Lookup(a.accessKey)
 	}
 	if !ok {
-		return Identity{}, authErr(CodeInvalidToken, MsgInvalidToken, "unknown access key %s", a.accessKey)
+		return SigningIdentity{}, authErr(CodeInvalidToken, MsgInvalidToken, "unknown access key %s", a.accessKey)
 	}
 	id.AccessKey = a.accessKey
 	sentToken := r.Header.Get("X-Amz-Security-Token")
 	switch {
 	case token == "" && sentToken != "":
-		return Identity{}, authErr(CodeInvalidToken, MsgInvalidToken, "session token sent for long-term key %s", a.accessKey)
+		return SigningIdentity{}, authErr(CodeInvalidToken, MsgInvalidToken, "session token sent for long-term key %s", a.accessKey)
 	case token != "" && sentToken == "":
-		return Identity{}, authErr(CodeInvalidToken, MsgInvalidToken, "no session token for temporary key %s", a.accessKey)
+		return SigningIdentity{}, authErr(CodeInvalidToken, MsgInvalidToken, "no session token for temporary key %s", a.accessKey)
 	case !hmac.Equal([]byte(sentToken), []byte(token)):
-		return Identity{}, authErr(CodeInvalidToken, MsgInvalidToken, "wrong session token for key %s", a.accessKey)
+		return SigningIdentity{}, authErr(CodeInvalidToken, MsgInvalidToken, "wrong session token for key %s", a.accessKey)
 	}
 
 	payloadHash, aerr := v.bodyHash(r)
 	if aerr != nil {
-		return Identity{}, aerr
+		return SigningIdentity{}, aerr
 	}
 
 	want, wantSigned, err := v.sign(r, a, t, payloadHash, aws.Credentials{AccessKeyID: a.accessKey, SecretAccessKey: secret, SessionToken: sentToken})
 	if err != nil {
-		return Identity{}, authErr(CodeSignatureMismatch, MsgSignatureMismatch, "cannot rebuild canonical request: %v", err)
+		return SigningIdentity{}, authErr(CodeSignatureMismatch, MsgSignatureMismatch, "cannot rebuild canonical request: %v", err)
 	}
 	if wantSigned != a.signedHeadersRaw {
-		return Identity{}, authErr(CodeSignatureMismatch, MsgSignatureMismatch,
+		return SigningIdentity{}, authErr(CodeSignatureMismatch, MsgSignatureMismatch,
 			"signed headers %q cannot be reproduced from the request (got %q)", a.signedHeadersRaw, wantSigned)
 	}
 	if !hmac.Equal([]byte(want), []byte(a.signature)) {
-		return Identity{}, authErr(CodeSignatureMismatch, MsgSignatureMismatch, "signature mismatch for key %s", a.accessKey)
+		return SigningIdentity{}, authErr(CodeSignatureMismatch, MsgSignatureMismatch, "signature mismatch for key %s", a.accessKey)
 	}
 	return id, nil
 }

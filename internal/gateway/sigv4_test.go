@@ -29,14 +29,14 @@ var (
 	testNow   = time.Date(2024, 3, 4, 19, 15, 17, 0, time.UTC)
 	longCreds = aws.Credentials{AccessKeyID: longKey, SecretAccessKey: longSecret}
 	tempCreds = aws.Credentials{AccessKeyID: tempKey, SecretAccessKey: tempSecret, SessionToken: tempToken}
-	alice     = Identity{
+	alice     = SigningIdentity{
 		UserARN:        "arn:aws:sts::444455556666:assumed-role/developer/alice",
 		AccountID:      "444455556666",
 		Caller:         "AROAEXAMPLE:alice",
 		User:           "AROAEXAMPLE:alice",
 		PrincipalOrgID: "o-exampleorgid",
 	}
-	bob = Identity{
+	bob = SigningIdentity{
 		UserARN:   "arn:aws:iam::444455556666:user/bob",
 		AccountID: "444455556666",
 		Caller:    "AIDAEXAMPLEBOB",
@@ -106,7 +106,7 @@ func signed(t testing.TB, q req) *http.Request {
 type authCase struct {
 	name     string
 	req      func(t testing.TB) *http.Request
-	want     Identity // when wantCode is ""
+	want     SigningIdentity // when wantCode is ""
 	wantCode string
 	wantMsg  string
 }
@@ -239,7 +239,7 @@ func TestVerify(t *testing.T) {
 			if ae.Code != tc.wantCode || ae.Message != tc.wantMsg {
 				t.Errorf("got (%s, %q), want (%s, %q); detail %q", ae.Code, ae.Message, tc.wantCode, tc.wantMsg, ae.Detail)
 			}
-			if got != (Identity{}) {
+			if got != (SigningIdentity{}) {
 				t.Errorf("identity on failure = %+v", got)
 			}
 			for _, secret := range []string{longSecret, tempSecret, tempToken, sig} {

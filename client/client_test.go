@@ -18,6 +18,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/client"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/clienttest"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 func TestCredentialsFormats(t *testing.T) {
@@ -40,7 +41,7 @@ func TestCredentialsFormats(t *testing.T) {
 			}
 			n := i + 1
 			got := resp.Credentials
-			if got.AccessKeyID != clienttest.AccessKeyID(n) || got.SecretAccessKey != clienttest.SecretKey(n) || got.SessionToken != clienttest.SessionToken(n) {
+			if got.AccessKeyID != testutil.AccessKeyID(n) || got.SecretAccessKey != testutil.SecretKey(n) || got.SessionToken != testutil.SessionToken(n) {
 				t.Errorf("credentials = %+v, want the %d-th issued", got, n)
 			}
 			if d := got.Expiration.Sub(before); d < 19*time.Minute || d > 21*time.Minute {
@@ -436,7 +437,7 @@ func TestProviderWithSDK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if creds.AccessKeyID != clienttest.AccessKeyID(1) || !creds.CanExpire || time.Until(creds.Expires) < 44*time.Minute {
+		if creds.AccessKeyID != testutil.AccessKeyID(1) || !creds.CanExpire || time.Until(creds.Expires) < 44*time.Minute {
 			t.Errorf("creds = %s expires %s", creds.AccessKeyID, creds.Expires)
 		}
 	}

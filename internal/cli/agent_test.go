@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/clienttest"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 func TestLoopbackListen(t *testing.T) {
@@ -50,10 +51,10 @@ func errString(err error) string {
 
 // testAgent starts an agent for dev-readonly, signing as alice, with
 // credentials that live `lifetime` and a fast backoff.
-func testAgent(t *testing.T, srv *clienttest.Server, lifetime time.Duration) (*agent, *agentServer, *syncBuf) {
+func testAgent(t *testing.T, srv *clienttest.Server, lifetime time.Duration) (*agent, *agentServer, *testutil.SyncBuffer) {
 	t.Helper()
 	srv.STS.SetLifetime(lifetime)
-	log := &syncBuf{}
+	log := &testutil.SyncBuffer{}
 	a, err := newAgent(agentVend(srv.Client(t, clienttest.Alice), vendOptions{profile: "dev-readonly"}), log)
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +120,8 @@ func TestAgentServes(t *testing.T) {
 				t.Errorf("got %d %q, want %d %q: %v", got.status, got.code, tc.wantStatus, tc.wantCode, got.body)
 			}
 			if tc.wantStatus == 200 {
-				want := map[string]string{"AccessKeyId": clienttest.AccessKeyID(1), "SecretAccessKey": clienttest.SecretKey(1),
-					"Token": clienttest.SessionToken(1), "Expiration": got.body["Expiration"]}
+				want := map[string]string{"AccessKeyId": testutil.AccessKeyID(1), "SecretAccessKey": testutil.SecretKey(1),
+					"Token": testutil.SessionToken(1), "Expiration": got.body["Expiration"]}
 				if len(got.body) != 4 || got.body["AccessKeyId"] != want["AccessKeyId"] || got.body["SecretAccessKey"] != want["SecretAccessKey"] || got.body["Token"] != want["Token"] {
 					t.Errorf("body = %v", got.body)
 				}
@@ -128,7 +129,7 @@ func TestAgentServes(t *testing.T) {
 				if err != nil || time.Until(exp) < 14*time.Minute {
 					t.Errorf("Expiration %q", got.body["Expiration"])
 				}
-			} else if got.key != "" || strings.Contains(strings.Join(mapValues(got.body), " "), clienttest.SecretMarker) {
+			} else if got.key != "" || strings.Contains(strings.Join(mapValues(got.body), " "), testutil.SecretMarker) {
 				t.Errorf("credentials in a refusal: %v", got.body)
 			}
 		})
@@ -139,7 +140,7 @@ func TestAgentServes(t *testing.T) {
 	r := httptest.NewRequest("GET", agentPath, nil) // RemoteAddr 192.0.2.1
 	r.Header.Set("Authorization", a.token)
 	a.ServeHTTP(w, r)
-	if w.Code != 403 || strings.Contains(w.Body.String(), clienttest.SecretMarker) {
+	if w.Code != 403 || strings.Contains(w.Body.String(), testutil.SecretMarker) {
 		t.Errorf("non-loopback client: %d %s", w.Code, w.Body)
 	}
 }
@@ -168,7 +169,7 @@ func TestAgentRefreshWithSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.AccessKeyID != clienttest.AccessKeyID(1) || !first.CanExpire {
+	if first.AccessKeyID != testutil.AccessKeyID(1) || !first.CanExpire {
 		t.Fatalf("first = %s (expires %v %s)", first.AccessKeyID, first.CanExpire, first.Expires)
 	}
 	// The SDK's cache counts credentials as expired 5 minutes early (so
@@ -200,7 +201,7 @@ func TestAgentRefreshFailure(t *testing.T) {
 	srv := clienttest.NewServer(t)
 	a, s, log := testAgent(t, srv, 2*time.Second)
 	srv.STS.Fail(errors.New("ServiceUnavailable: down"))
-	if got := agentGet(t, "GET", s.uri, a.token); got.key != clienttest.AccessKeyID(1) {
+	if got := agentGet(t, "GET", s.uri, a.token); got.key != testutil.AccessKeyID(1) {
 		t.Fatalf("before expiry: %+v", got)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -209,7 +210,7 @@ func TestAgentRefreshFailure(t *testing.T) {
 		if got = agentGet(t, "GET", s.uri, a.token); got.status != 200 {
 			break
 		}
-		if got.key != clienttest.AccessKeyID(1) {
+		if got.key != testutil.AccessKeyID(1) {
 			t.Fatalf("new credentials while STS is down: %+v", got)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -233,7 +234,7 @@ func TestAgentRefreshFailure(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if got.status != 200 || got.key != clienttest.AccessKeyID(2) {
+	if got.status != 200 || got.key != testutil.AccessKeyID(2) {
 		t.Errorf("after recovery: %+v", got)
 	}
 	noSecrets(t, log.String())
@@ -292,7 +293,7 @@ func TestRunAgent(t *testing.T) {
 	srv := clienttest.NewServer(t)
 	tvmSetup(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuf{}, &syncBuf{}
+	stdout, stderr := &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	done := make(chan error)
 	go func() {
 		done <- runAgent(ctx, agentOptions{listen: "localhost:0", vendOptions: vendOptions{clientOptions: clientOptions{url: srv.URL,
@@ -306,7 +307,7 @@ func TestRunAgent(t *testing.T) {
 		t.Fatalf("stdout:\n%s", stdout)
 	}
 	creds, err := endpointcreds.New(uri, func(o *endpointcreds.Options) { o.AuthorizationToken = token }).Retrieve(context.Background())
-	if err != nil || creds.AccessKeyID != clienttest.AccessKeyID(1) {
+	if err != nil || creds.AccessKeyID != testutil.AccessKeyID(1) {
 		t.Errorf("SDK container provider: %v %v", creds.AccessKeyID, err)
 	}
 	cancel()

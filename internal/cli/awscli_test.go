@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/motoserver"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 // TestAWSCLICredentialProcess drives the real AWS CLI (v1, from PyPI; `make
@@ -42,7 +43,7 @@ func TestAWSCLICredentialProcess(t *testing.T) {
 
 	credsFile := filepath.Join(dir, "credentials")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan struct{})
 	var runErr error
 	go func() {

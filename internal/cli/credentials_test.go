@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/clienttest"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 // tvmSetup points the default credential chain at shared-config files with
@@ -56,22 +55,13 @@ func tvmWrite(t *testing.T, path, data string) {
 	}
 }
 
-// syncBuf is a bytes.Buffer for a command running in another goroutine.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 type tvmResult struct {
 	code           int
 	stdout, stderr string
 }
 
 func tvmMain(args ...string) tvmResult {
-	var stdout, stderr syncBuf
+	var stdout, stderr testutil.SyncBuffer
 	code := Main(args, strings.NewReader(""), &stdout, &stderr)
 	return tvmResult{code, stdout.String(), stderr.String()}
 }
@@ -93,7 +83,7 @@ func normalize(s, url string) string {
 func noSecrets(t *testing.T, outputs ...string) {
 	t.Helper()
 	for _, out := range outputs {
-		for _, secret := range []string{clienttest.SecretMarker, clienttest.Alice.Credentials.SecretAccessKey,
+		for _, secret := range []string{testutil.SecretMarker, clienttest.Alice.Credentials.SecretAccessKey,
 			clienttest.Alice.Credentials.SessionToken, "mallory-secret"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("secret %q in output:\n%s", secret, out)
@@ -119,8 +109,8 @@ func credentialProcess(t *testing.T, out string, n int) time.Time {
 	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("stdout: %v\n%s", err, out)
 	}
-	if got.Version != 1 || got.AccessKeyId != clienttest.AccessKeyID(n) || got.SecretAccessKey != clienttest.SecretKey(n) ||
-		got.SessionToken != clienttest.SessionToken(n) || got.Expiration.IsZero() {
+	if got.Version != 1 || got.AccessKeyId != testutil.AccessKeyID(n) || got.SecretAccessKey != testutil.SecretKey(n) ||
+		got.SessionToken != testutil.SessionToken(n) || got.Expiration.IsZero() {
 		t.Errorf("credential_process JSON = %s", out)
 	}
 	return got.Expiration

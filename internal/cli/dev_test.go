@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/motoserver"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 // Dev identities of the tests. The example policy lets SSO engineers with
@@ -102,24 +102,6 @@ func TestDevUsageErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // waitListening waits for the "listening on http://ADDR" line and returns
@@ -215,7 +197,7 @@ func TestDevServesSignedRequests(t *testing.T) {
 	credsFile := filepath.Join(t.TempDir(), "credentials")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan struct{})
 	var runErr error
 	go func() {
@@ -340,7 +322,7 @@ func TestDevBinaryStopsOnSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := exec.Command(bin, devArgs(srv.URL, credsFile)...)
-			var stderr syncBuffer
+			var stderr testutil.SyncBuffer
 			cmd.Stderr = &stderr
 			pipe, err := cmd.StdoutPipe()
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/clienttest"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 func skipWithoutSh(t *testing.T) {
@@ -98,7 +99,7 @@ func TestExecChild(t *testing.T) {
 		t.Errorf("the command's AWS environment: %v", env)
 	}
 	creds, err := endpointcreds.New(uri, func(o *endpointcreds.Options) { o.AuthorizationToken = token }).Retrieve(context.Background())
-	if err != nil || creds.AccessKeyID != clienttest.AccessKeyID(1) {
+	if err != nil || creds.AccessKeyID != testutil.AccessKeyID(1) {
 		t.Errorf("SDK container provider: %q %v", creds.AccessKeyID, err)
 	}
 	os.WriteFile(goFile, nil, 0o600)
@@ -147,8 +148,8 @@ func TestCredentialProcessWithSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if creds.AccessKeyID != clienttest.AccessKeyID(1) || creds.SecretAccessKey != clienttest.SecretKey(1) ||
-		creds.SessionToken != clienttest.SessionToken(1) || !creds.CanExpire || time.Until(creds.Expires) < 25*time.Minute {
+	if creds.AccessKeyID != testutil.AccessKeyID(1) || creds.SecretAccessKey != testutil.SecretKey(1) ||
+		creds.SessionToken != testutil.SessionToken(1) || !creds.CanExpire || time.Until(creds.Expires) < 25*time.Minute {
 		t.Errorf("credentials %s, expire %v %s", creds.AccessKeyID, creds.CanExpire, creds.Expires)
 	}
 	if in := srv.STS.Inputs(); len(in) != 1 || *in[0].DurationSeconds != 1800 {
@@ -175,7 +176,7 @@ func TestBinarySignals(t *testing.T) {
 	t.Run("agent", func(t *testing.T) {
 		cmd := exec.Command(bin, append(append([]string{"agent"}, flags...), "--profile", "dev-readonly")...)
 		stdout, _ := cmd.StdoutPipe()
-		var stderr syncBuf
+		var stderr testutil.SyncBuffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -196,7 +197,7 @@ func TestBinarySignals(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if creds, err := cfg.Credentials.Retrieve(context.Background()); err != nil || creds.AccessKeyID != clienttest.AccessKeyID(1) {
+		if creds, err := cfg.Credentials.Retrieve(context.Background()); err != nil || creds.AccessKeyID != testutil.AccessKeyID(1) {
 			t.Errorf("SDK through the agent: %q %v", creds.AccessKeyID, err)
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -210,7 +211,7 @@ func TestBinarySignals(t *testing.T) {
 		ready := filepath.Join(t.TempDir(), "ready")
 		script := `trap 'echo got TERM; exit 7' TERM; touch "$1"; while :; do sleep 0.02; done`
 		cmd := exec.Command(bin, append(append([]string{"exec"}, flags...), "--profile", "dev-readonly", "--", "/bin/sh", "-c", script, "sh", ready)...)
-		var stdout, stderr syncBuf
+		var stdout, stderr testutil.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/motoserver"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 // The identities of the lifecycles, under the example policy (policies/):
@@ -70,7 +71,7 @@ func startDev(t *testing.T) (devClient, *motoserver.Server) {
 	clearAWSEnv(t)
 	credsFile := filepath.Join(t.TempDir(), "credentials")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

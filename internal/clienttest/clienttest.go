@@ -21,13 +21,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/sentinel-tvm/sentinel-tvm/client"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/gateway"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
@@ -99,15 +98,11 @@ var (
 		Credentials: aws.Credentials{AccessKeyID: "AKIABOBTESTKEY000002", SecretAccessKey: "bob-signing-secret-0002", Source: "clienttest"}}
 )
 
-// SecretMarker is in every secret key and session token the fake STS
-// issues: output that contains it leaked credential material.
-const SecretMarker = "NEVER-PRINT"
-
 // Server is a running test TVM.
 type Server struct {
 	*httptest.Server
 	Store *store.Memory
-	STS   *STS
+	STS   *testutil.STS
 	// StandInApprovals reports that the service has no GET
 	// /v1/approvals/{id} route yet and the test server answers it from
 	// the store, in DESIGN.md's shape.
@@ -150,7 +145,7 @@ func Start(opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{Store: store.NewMemory(store.Options{}), STS: &STS{}}
+	s := &Server{Store: store.NewMemory(store.Options{}), STS: &testutil.STS{}}
 	svc, err := vend.New(cfg, vend.Deps{Policy: vend.StaticPolicy{P: compiled.Policy}, Store: s.Store, STS: s.STS})
 	if err != nil {
 		return nil, err
@@ -275,58 +270,4 @@ func (s *Server) Cancel(t testing.TB, id string) {
 	if _, err := s.Store.CancelApproval(context.Background(), id, "requester"); err != nil {
 		t.Fatalf("clienttest: cancelling approval %s: %v", id, err)
 	}
-}
-
-// STS is a fake STS: each AssumeRole answers new credentials (numbered from
-// 1), or Err.
-type STS struct {
-	mu       sync.Mutex
-	n        int
-	err      error
-	lifetime time.Duration
-	inputs   []*sts.AssumeRoleInput
-}
-
-// Fail makes every AssumeRole fail with err (nil: succeed again).
-func (f *STS) Fail(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
-
-// SetLifetime makes the credentials expire d from now, whatever duration
-// was asked (0: the asked duration). Tests of refreshing use seconds.
-func (f *STS) SetLifetime(d time.Duration) { f.mu.Lock(); f.lifetime = d; f.mu.Unlock() }
-
-// Calls returns how many AssumeRole calls were made.
-func (f *STS) Calls() int { f.mu.Lock(); defer f.mu.Unlock(); return len(f.inputs) }
-
-// Inputs returns the AssumeRole inputs so far.
-func (f *STS) Inputs() []*sts.AssumeRoleInput {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.inputs)
-}
-
-// AccessKeyID, SecretKey and SessionToken are the n-th issued credentials.
-func AccessKeyID(n int) string  { return fmt.Sprintf("ASIAVENDED%010d", n) }
-func SecretKey(n int) string    { return fmt.Sprintf("vended-secret-%d-%s", n, SecretMarker) }
-func SessionToken(n int) string { return fmt.Sprintf("vended-token-%d-%s", n, SecretMarker) }
-
-// AssumeRole implements vend.STSAPI.
-func (f *STS) AssumeRole(_ context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.inputs = append(f.inputs, in)
-	if f.err != nil {
-		return nil, f.err
-	}
-	f.n++
-	life := time.Duration(aws.ToInt32(in.DurationSeconds)) * time.Second
-	if f.lifetime > 0 {
-		life = f.lifetime
-	}
-	return &sts.AssumeRoleOutput{
-		Credentials: &ststypes.Credentials{
-			AccessKeyId: aws.String(AccessKeyID(f.n)), SecretAccessKey: aws.String(SecretKey(f.n)),
-			SessionToken: aws.String(SessionToken(f.n)), Expiration: aws.Time(time.Now().Add(life).UTC().Truncate(time.Second)),
-		},
-		SourceIdentity: in.SourceIdentity,
-	}, nil
 }

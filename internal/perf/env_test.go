@@ -2,7 +2,6 @@ package perf
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/latencyproxy"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/motoserver"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 const region = "us-east-1"
@@ -53,7 +53,7 @@ type dev struct {
 	url      string // the TVM
 	pid      int
 	creds    map[string]aws.Credentials
-	stderr   *syncBuffer
+	stderr   *testutil.SyncBuffer
 	stop     func()
 	http     *http.Client
 }
@@ -151,7 +151,7 @@ func startDev(motoURL string) (*dev, error) {
 	// cache that stays warm for the whole run.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
 		"SENTINEL_RATE_LIMIT=100000", "SENTINEL_POLICY_CACHE_TTL=15m"}
-	stderr := &syncBuffer{}
+	stderr := &testutil.SyncBuffer{Limit: 1 << 20} // dev logs a line per request; keep the tail
 	cmd.Stderr = stderr
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
@@ -305,24 +305,4 @@ func (d *dev) rss() (cur, peak int64, err error) {
 		}
 	}
 	return cur, peak, nil
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.buf.Len() > 1<<20 { // dev logs a line per request; keep the tail
-		s.buf.Next(s.buf.Len() - 1<<19)
-	}
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }

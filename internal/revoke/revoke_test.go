@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/motoserver"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }
@@ -99,13 +99,9 @@ func (f *fakeIAM) set(role, name, doc string) {
 	f.policies[role][name] = doc
 }
 
-type clock struct{ ns atomic.Int64 }
+func newClock() *testutil.Clock { return testutil.NewClock(t0) }
 
-func newClock() *clock                   { c := &clock{}; c.ns.Store(t0.UnixNano()); return c }
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-func newRevoker(api IAMAPI, c *clock) *Revoker {
+func newRevoker(api IAMAPI, c *testutil.Clock) *Revoker {
 	return &Revoker{Clients: func(context.Context, string) (IAMAPI, error) { return api, nil }, Now: c.Now}
 }
 

@@ -8,24 +8,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 // The one suite both implementations pass. newStore returns an empty store
 // on the given clock.
 type newStoreFunc func(t *testing.T, now func() time.Time) Store
-
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // t0 is 10 seconds into a minute, so a one-minute window has 50 s left.
 var t0 = time.Date(2030, 1, 2, 3, 4, 10, 0, time.UTC)
@@ -35,9 +24,9 @@ const (
 	bob   = "arn:aws:iam::111122223333:role/sre"
 )
 
-func setup(t *testing.T, newStore newStoreFunc) (context.Context, Store, *clock) {
+func setup(t *testing.T, newStore newStoreFunc) (context.Context, Store, *testutil.Clock) {
 	t.Helper()
-	c := &clock{t: t0}
+	c := testutil.NewClock(t0)
 	return context.Background(), newStore(t, c.Now), c
 }
 

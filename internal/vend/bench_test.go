@@ -8,23 +8,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
 // benchService is the handler with in-process fakes: the memory store, the
-// recording STS, the compiled policy, JSON logs and metrics to io.Discard.
+// fake STS, the compiled policy, JSON logs and metrics to io.Discard.
 func benchService(b *testing.B) *vend.Service {
 	b.Helper()
-	clk := newClock(testNow)
+	clk := testutil.NewClock(testNow)
 	cfg := testConfig()
 	cfg.RateLimit = 1 << 30
 	svc, err := vend.New(cfg, vend.Deps{
 		Policy:  vend.StaticPolicy{P: testPolicy(b).Policy},
 		Store:   store.NewMemory(store.Options{Now: clk.Now}),
-		STS:     &benchSTS{fakeSTS{now: clk.Now}},
+		STS:     &testutil.STS{Now: clk.Now, Keys: fakeKeys, DiscardInputs: true},
 		Log:     slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics: io.Discard,
 		Now:     clk.Now,
@@ -33,17 +32,6 @@ func benchService(b *testing.B) *vend.Service {
 		b.Fatal(err)
 	}
 	return svc
-}
-
-// benchSTS answers like fakeSTS without keeping the inputs.
-type benchSTS struct{ fakeSTS }
-
-func (s *benchSTS) AssumeRole(ctx context.Context, in *stsAssumeRoleInput, o ...func(*stsOptions)) (*stsAssumeRoleOutput, error) {
-	out, err := s.fakeSTS.AssumeRole(ctx, in, o...)
-	s.mu.Lock()
-	s.inputs = s.inputs[:0]
-	s.mu.Unlock()
-	return out, err
 }
 
 // benchHandle runs the event b.N times, reporting allocations and the
@@ -81,9 +69,3 @@ func BenchmarkHandleDeny(b *testing.B) {
 func BenchmarkHandleProfiles(b *testing.B) {
 	benchHandle(b, loadEvent(b, "profiles.json"), 200)
 }
-
-type (
-	stsAssumeRoleInput  = sts.AssumeRoleInput
-	stsAssumeRoleOutput = sts.AssumeRoleOutput
-	stsOptions          = sts.Options
-)

@@ -15,12 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/aws-sdk-go-v2/service/sts/types"
-
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
@@ -41,6 +38,9 @@ const (
 	fakeSecretKey   = "fAkE/SeCrEt+KeY/0123456789abcdefghijklmnop"
 	fakeToken       = "FwoGZXIvYXdzEFAKE-SESSION-TOKEN-NEVER-LOG-ME//0123456789"
 )
+
+// fakeKeys makes the fake STS answer the same credential material every time.
+func fakeKeys(int) (string, string, string) { return fakeAccessKeyID, fakeSecretKey, fakeToken }
 
 // ---- policy -------------------------------------------------------------
 
@@ -84,16 +84,6 @@ func compileHCL(t testing.TB, src string) *policy.Compiled {
 
 // ---- clock and IDs ------------------------------------------------------
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock { c := &clock{}; c.Set(t); return c }
-func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
-func (c *clock) Advance(d time.Duration) {
-	c.ns.Add(int64(d))
-}
-
 // ids hands out 32-hex IDs 1, 2, 3, ... each written as its 8-hex counter
 // four times, so a session's first 12 characters are predictable.
 type ids struct {
@@ -109,60 +99,6 @@ func (g *ids) New() (string, error) {
 }
 
 func idN(n int) string { return strings.Repeat(fmt.Sprintf("%08x", n), 4) }
-
-// ---- STS ----------------------------------------------------------------
-
-// fakeSTS records every AssumeRole input and answers with fixed credentials,
-// or with Err.
-type fakeSTS struct {
-	mu     sync.Mutex
-	inputs []*sts.AssumeRoleInput
-	now    func() time.Time
-	// Err, when set, is returned instead of credentials.
-	Err error
-	// NoCredentials makes it answer success without credentials.
-	NoCredentials bool
-	// Block, when set, is waited on (or the context) before answering.
-	Block chan struct{}
-}
-
-func (f *fakeSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
-	f.mu.Lock()
-	f.inputs = append(f.inputs, in)
-	err, none, block := f.Err, f.NoCredentials, f.Block
-	f.mu.Unlock()
-	if block != nil {
-		select {
-		case <-block:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if none {
-		return &sts.AssumeRoleOutput{}, nil
-	}
-	exp := f.now().Add(time.Duration(aws.ToInt32(in.DurationSeconds)) * time.Second)
-	return &sts.AssumeRoleOutput{
-		Credentials: &types.Credentials{
-			AccessKeyId: aws.String(fakeAccessKeyID), SecretAccessKey: aws.String(fakeSecretKey),
-			SessionToken: aws.String(fakeToken), Expiration: aws.Time(exp),
-		},
-		AssumedRoleUser:  &types.AssumedRoleUser{Arn: aws.String("arn:aws:sts::111122223333:assumed-role/x/y"), AssumedRoleId: aws.String("AROAFAKE:y")},
-		SourceIdentity:   in.SourceIdentity,
-		PackedPolicySize: aws.Int32(10),
-	}, nil
-}
-
-func (f *fakeSTS) Inputs() []*sts.AssumeRoleInput {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*sts.AssumeRoleInput(nil), f.inputs...)
-}
-
-func (f *fakeSTS) Calls() int { return len(f.Inputs()) }
 
 // ---- store --------------------------------------------------------------
 
@@ -342,30 +278,6 @@ func (c *countingPolicy) Policy(ctx context.Context) (*policy.Policy, error) {
 
 // ---- output capture -----------------------------------------------------
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}
-
 // lines splits JSON-lines output into decoded objects.
 func jsonLines(t testing.TB, out string) []map[string]any {
 	t.Helper()
@@ -391,15 +303,15 @@ type harness struct {
 	t       testing.TB
 	cfg     vend.Config
 	svc     *vend.Service
-	clock   *clock
+	clock   *testutil.Clock
 	ids     *ids
 	mem     *store.Memory
 	store   *faultStore
-	sts     *fakeSTS
+	sts     *testutil.STS
 	policy  *countingPolicy
 	pol     *policy.Compiled
-	logs    *syncBuffer
-	metrics *syncBuffer
+	logs    *testutil.SyncBuffer
+	metrics *testutil.SyncBuffer
 }
 
 type option func(*harness, *vend.Deps)
@@ -424,11 +336,11 @@ func testConfig() vend.Config {
 
 func newHarness(t testing.TB, opts ...option) *harness {
 	t.Helper()
-	h := &harness{t: t, cfg: testConfig(), clock: newClock(testNow), ids: &ids{}, pol: testPolicy(t),
-		logs: &syncBuffer{}, metrics: &syncBuffer{}}
+	h := &harness{t: t, cfg: testConfig(), clock: testutil.NewClock(testNow), ids: &ids{}, pol: testPolicy(t),
+		logs: &testutil.SyncBuffer{}, metrics: &testutil.SyncBuffer{}}
 	h.mem = store.NewMemory(store.Options{Now: h.clock.Now})
 	h.store = newFaultStore(h.mem)
-	h.sts = &fakeSTS{now: h.clock.Now}
+	h.sts = &testutil.STS{Now: h.clock.Now, Keys: fakeKeys}
 	h.policy = &countingPolicy{src: vend.StaticPolicy{P: h.pol.Policy}}
 	d := vend.Deps{
 		Policy: h.policy, Store: h.store, STS: h.sts,

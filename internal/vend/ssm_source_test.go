@@ -17,6 +17,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/awsdeps"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
@@ -61,11 +62,11 @@ func gzipBase64(t testing.TB, b []byte) string {
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
-func newSSMSource(t testing.TB) (*awsdeps.SSMPolicySource, *fakeSSM, *clock) {
+func newSSMSource(t testing.TB) (*awsdeps.SSMPolicySource, *fakeSSM, *testutil.Clock) {
 	c := testPolicy(t)
 	f := &fakeSSM{}
 	f.set(string(c.Bundle), nil)
-	clk := newClock(testNow)
+	clk := testutil.NewClock(testNow)
 	return &awsdeps.SSMPolicySource{Client: f, Parameter: "/sentinel-tvm/policy", SHA256: c.SHA256, TTL: time.Minute, Now: clk.Now}, f, clk
 }
 

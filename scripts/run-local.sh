@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$moto" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 &
+MOTO_RECORDER_FILEPATH=$state/moto_recording "$moto" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$moto_port/moto-api/" 2>/dev/null && break

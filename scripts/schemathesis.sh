@@ -174,7 +174,7 @@ PY
 moto_port=
 for attempt in 1 2 3; do
   port=$(free_port)
-  setsid "$moto" -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 &
+  MOTO_RECORDER_FILEPATH=$state/moto_recording setsid "$moto" -H 127.0.0.1 -p "$port" >"$state/moto.log" 2>&1 &
   pid=$!
   groups+=("$pid")
   if ready "http://127.0.0.1:$port/moto-api/" "$pid" 30 2>>"$state/moto.log" &&

@@ -2,7 +2,9 @@ package motoserver
 
 import (
 	"context"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,3 +67,39 @@ func TestStartProcessReportsEarlyExit(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
+
+// TestRecordingStaysOutOfTheWorkingDirectory: moto's recorder writes
+// ./moto_recording when its recording is reset; StartProcess points it at
+// a temporary directory that Stop removes, so no test leaves the file in
+// the clone.
+func TestRecordingStaysOutOfTheWorkingDirectory(t *testing.T) {
+	path := serverPath(t)
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	p, err := StartProcess(ctx, path, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	resp, err := http.Post(p.URL+"/moto-api/recorder/reset-recording", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reset-recording answered %s", resp.Status)
+	}
+	if _, err := os.Stat(filepath.Join(p.tmp, "moto_recording")); err != nil {
+		t.Errorf("the recording is not in moto's directory: %v", err)
+	}
+	if _, err := os.Stat("moto_recording"); !os.IsNotExist(err) {
+		t.Errorf("moto_recording in the working directory: %v", err)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p.tmp); !os.IsNotExist(err) {
+		t.Errorf("Stop left %s: %v", p.tmp, err)
+	}
+}

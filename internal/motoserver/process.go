@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -31,6 +33,7 @@ type Process struct {
 	URL string
 
 	cmd    *exec.Cmd
+	tmp    string // moto's files (its request recording), removed by Stop
 	output *tailBuffer
 	exited chan struct{} // closed when the process has exited
 	err    error         // Wait's result, set before exited is closed
@@ -56,11 +59,18 @@ func StartProcess(ctx context.Context, path, addr string) (*Process, error) {
 		output: &tailBuffer{max: 16 << 10},
 		exited: make(chan struct{}),
 	}
+	// moto's request recorder writes ./moto_recording when asked to reset
+	// it; point it at a directory of our own instead of the caller's.
+	if p.tmp, err = os.MkdirTemp("", "moto-"); err != nil {
+		return nil, err
+	}
 	p.cmd = exec.Command(path, "-H", host, "-p", port)
+	p.cmd.Env = append(os.Environ(), "MOTO_RECORDER_FILEPATH="+filepath.Join(p.tmp, "moto_recording"))
 	p.cmd.Stdout = p.output
 	p.cmd.Stderr = p.output
 	setProcessGroup(p.cmd)
 	if err := p.cmd.Start(); err != nil {
+		os.RemoveAll(p.tmp)
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
 	go func() {
@@ -115,6 +125,7 @@ func (p *Process) Stop() error {
 		if p.err != nil && !errors.As(p.err, &exit) {
 			err = p.err
 		}
+		os.RemoveAll(p.tmp)
 	})
 	return err
 }

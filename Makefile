@@ -45,13 +45,13 @@ RIE         := $(CACHE)/rie-$(RIE_VERSION)/aws-lambda-rie
 
 # Terraform checks. OpenTofu is built from tools/tofu/go.mod (pinned there:
 # keep TOFU_VERSION in step) and tflint with go install, each once into a
-# versioned path of $(CACHE). tfcheck (provider-schema checks) is a
-# development aid beside the clone in ../shared; CI does not need it.
+# versioned path of $(CACHE). TFCHECK=PATH also runs a provider-schema
+# checker (tfcheck DIR...), a development aid that CI does not need.
 TOFU_VERSION   := v1.12.6
 TOFU           := $(CACHE)/tofu-$(TOFU_VERSION)/tofu
 TFLINT_VERSION := v0.64.0
 TFLINT         := $(CACHE)/tflint-$(TFLINT_VERSION)/tflint
-TFCHECK        := ../shared/tools/tfcheck/tfcheck
+TFCHECK        ?=
 # No user CLI configuration: fmt and the validation tests need no provider.
 TOFU_ENV       := TF_CLI_CONFIG_FILE=/dev/null
 
@@ -133,10 +133,10 @@ policy-test: $(CLI) ## compile the example policies and run their test cases
 	$(CLI) policy test policies
 
 .PHONY: terraform-check
-terraform-check: $(TOFU) $(TFLINT) ## tofu fmt, tflint, tfcheck (when ../shared is there), vet of the Terratest suites
+terraform-check: $(TOFU) $(TFLINT) ## tofu fmt, tflint, vet of the Terratest suites (and tfcheck with TFCHECK=PATH)
 	$(TOFU_ENV) $(TOFU) fmt -check -recursive -diff .
 	$(TFLINT) --recursive --config $(CURDIR)/.tflint.hcl
-	if [ -x $(TFCHECK) ]; then $(TFCHECK) . modules/* examples/*; fi
+	if [ -n "$(TFCHECK)" ]; then $(TFCHECK) . modules/* examples/*; fi
 	$(GO) vet -tags aws ./test/...
 
 .PHONY: docs
@@ -166,7 +166,7 @@ bench: ## run the benchmarks recorded in docs/benchmarks.md
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(MAKE) --no-print-directory bench-perf
 
-# The end-to-end figures of docs/benchmarks.md (internal/perf, issue 8): vend
+# The end-to-end figures of docs/benchmarks.md (internal/perf): vend
 # against bare AssumeRole and throughput through `sentinel-tvm dev` on moto
 # behind the latency proxy, the bootstrap's init and size; then the cold
 # start under aws-lambda-rie that lambda/tvm's test logs.
@@ -186,7 +186,7 @@ $(RIE):
 	GOBIN=$(dir $@) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 .PHONY: bootstrap
-# lambda.norpc: see buildTags in tools/package (the size target of issue 8).
+# lambda.norpc: see buildTags in tools/package (the size target in docs/benchmarks.md).
 bootstrap: ## build the Lambda bootstrap for arm64 and amd64 into dist/
 	for arch in arm64 amd64; do \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build $(GOFLAGS_BUILD) -tags=lambda.norpc -ldflags='-s -w' -o dist/$$arch/bootstrap ./lambda/tvm; \

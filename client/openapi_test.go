@@ -1,6 +1,6 @@
 package client_test
 
-// The Go client against api/openapi.yaml (issue 7): every method's request
+// The Go client against api/openapi.yaml: every method's request
 // is a documented operation and validates against it, every documented
 // operation has a method, and the client's request and answer types use
 // only documented fields (and every required request field).

@@ -230,7 +230,7 @@ kill -0 "${groups[0]}" 2>/dev/null || { echo "moto_server exited" >&2; exit 1; }
 # (the break_glass block's reason_codes and min_justification_length) and
 # createApproval (400 when the policy allows the profile outright: "use POST
 # /v1/credentials"). A schema-valid body can break those rules, and the
-# answer is then 400 invalid_request, as DESIGN.md "HTTP API" specifies. Every
+# answer is then 400 invalid_request, as docs/design.md "HTTP API" specifies. Every
 # other status still fails the check, and it stays as it is elsewhere.
 #
 # Dictionaries: part of the generated values of these body members are the

@@ -24,8 +24,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/tfdocs"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
 // root is the module's directory (the repository root).
@@ -513,7 +513,7 @@ func TestGrantsMatchTheCode(t *testing.T) {
 	}
 }
 
-// designRoutes are DESIGN.md's v1 routes.
+// designRoutes are the v1 routes of docs/design.md "HTTP API".
 var designRoutes = []string{
 	"POST /v1/credentials", "GET /v1/profiles",
 	"POST /v1/approvals", "GET /v1/approvals", "GET /v1/approvals/{id}",
@@ -546,7 +546,7 @@ func handlerRoutes(t *testing.T) map[string]bool {
 	return out
 }
 
-// TestRoutesDeclaredWithIAMAuth: api/openapi.yaml declares DESIGN.md's
+// TestRoutesDeclaredWithIAMAuth: api/openapi.yaml declares docs/design.md's
 // routes and every route the handler serves, each with AWS_IAM auth and
 // the Lambda proxy integration; api.tf renders it with the function's
 // invoke ARN and redeploys when it changes.
@@ -600,7 +600,7 @@ func TestRoutesDeclaredWithIAMAuth(t *testing.T) {
 	}
 	for _, r := range designRoutes {
 		if !declared[r] {
-			t.Errorf("api/openapi.yaml lacks DESIGN.md's route %s", r)
+			t.Errorf("api/openapi.yaml lacks the route %s of docs/design.md", r)
 		}
 	}
 	for r := range handlerRoutes(t) {

@@ -105,7 +105,7 @@ type Server struct {
 	STS   *testutil.STS
 	// StandInApprovals reports that the service has no GET
 	// /v1/approvals/{id} route yet and the test server answers it from
-	// the store, in DESIGN.md's shape.
+	// the store, in the shape docs/api.md documents.
 	StandInApprovals bool
 
 	svc  *vend.Service
@@ -228,7 +228,7 @@ func jsonAnswer(status int, v any) events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
 }
 
-// getApproval stands in for GET /v1/approvals/{id} (DESIGN.md's shape).
+// getApproval stands in for GET /v1/approvals/{id} (docs/api.md's shape).
 func (s *Server) getApproval(ctx context.Context, id, requestID string) events.APIGatewayProxyResponse {
 	a, err := s.Store.GetApproval(ctx, id)
 	if err != nil {

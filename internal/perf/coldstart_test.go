@@ -244,7 +244,7 @@ func BenchmarkBootstrapInit(b *testing.B) {
 }
 
 // maxBootstrapBytes is the size target of the stripped arm64 bootstrap
-// (issue 8: 20 MB).
+// (20 MB, docs/benchmarks.md).
 const maxBootstrapBytes = 20_000_000
 
 // BenchmarkBootstrapSize builds the stripped linux/arm64 bootstrap as

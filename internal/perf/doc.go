@@ -1,4 +1,5 @@
-// Package perf holds the end-to-end measurements of the TVM (issue 8):
+// Package perf holds the end-to-end measurements of the TVM
+// (docs/benchmarks.md):
 // `sentinel-tvm dev` on moto behind latencyproxy, with the latencies of the
 // real AWS services, against a bare STS AssumeRole through the same proxy;
 // throughput with 16 concurrent clients; the AWS calls of each request

@@ -15,9 +15,9 @@ import (
 // sequential round trips (an upper bound if the handler ever issued calls
 // in parallel). A path over its budget fails the test.
 //
-// allow ≤ 2 and deny ≤ 1 are the design's budgets (DESIGN.md "Runtime
-// path", issue 8); a vend through an approval or a break-glass event may
-// read that state first ("only when the policy needs it"): 3. The design
+// allow ≤ 2 and deny ≤ 1 are the design's budgets (docs/design.md
+// "Runtime path"); a vend through an approval or a break-glass event may
+// read that state first (only when it could change the decision): 3. The design
 // sets none for the other routes; their budgets here are what they take
 // today, so that a change that adds a round trip shows up and has to be
 // argued for. Revocation counts the revoker's IAM calls too: dev runs the

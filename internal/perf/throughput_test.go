@@ -11,7 +11,7 @@ import (
 )
 
 // concurrency is the number of concurrent clients of the throughput
-// benchmark (issue 8).
+// benchmark (docs/benchmarks.md).
 const concurrency = 16
 
 // BenchmarkThroughput16 sends vends from 16 concurrent clients (16 dev

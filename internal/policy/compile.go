@@ -463,7 +463,7 @@ func sentence(s string) string {
 	return s + "."
 }
 
-// typicalValues are the example request values of POLICY-LANGUAGE.md.
+// typicalValues are the example values of docs/policy-language.md "The principal".
 var typicalValues = map[string]cty.Value{
 	"principal.arn":            cty.StringVal("arn:aws:iam::111122223333:role/engineer-dev"),
 	"principal.caller_arn":     cty.StringVal("arn:aws:sts::111122223333:assumed-role/engineer-dev/alice"),

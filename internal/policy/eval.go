@@ -62,7 +62,7 @@ const (
 	ReasonExpired     = "the approval or break-glass event has no time left"
 )
 
-// Evaluate decides a request as POLICY-LANGUAGE.md "Evaluation" describes:
+// Evaluate decides a request as docs/policy-language.md "Evaluation" describes:
 // deny beats require_approval beats allow beats the default deny; an
 // approval turns require_approval into allow, an active break-glass event
 // turns require_approval and the default deny into allow, and nothing
@@ -272,7 +272,7 @@ func (r *rule) evalCondition(req *Request, cond *condState) (bool, error) {
 }
 
 // requestContext is the expression context of a request: principal.* and
-// request.* as POLICY-LANGUAGE.md lists them; requested is the duration the
+// request.* as docs/policy-language.md lists them; requested is the duration the
 // request asks for or else the default it would get.
 func requestContext(req *Request, requested time.Duration) *hcl.EvalContext {
 	pr := req.Principal

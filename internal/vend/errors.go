@@ -11,7 +11,7 @@ import (
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 )
 
-// Error codes of the API (DESIGN.md "HTTP API").
+// Error codes of the API (docs/design.md "HTTP API").
 const (
 	CodeInvalidRequest   = "invalid_request"
 	CodeForbidden        = "forbidden"

@@ -1,6 +1,6 @@
 package vend_test
 
-// The handler against api/openapi.yaml (issue 7): the router serves exactly
+// The handler against api/openapi.yaml: the router serves exactly
 // the documented operations, and every answer of the handler, success and
 // error, validates against the document, for every documented status of
 // every operation and every error code each one documents. Requests are
@@ -32,11 +32,11 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/sentinel-tvm/sentinel-tvm/internal/apidoc"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/apidoc"
 )
 
 // loadAPIDoc loads the document as Terraform renders it.

@@ -178,13 +178,7 @@ const (
 
 // Profiles lists the profiles the caller may request: GET /v1/profiles.
 func (c *Client) Profiles(ctx context.Context) ([]Profile, error) {
-	var out struct {
-		Profiles []Profile `json:"profiles"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/profiles", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Profiles, nil
+	return list[Profile](ctx, c, "profiles", "/v1/profiles", nil)
 }
 
 // Health is the answer of GET /v1/health.
@@ -196,11 +190,7 @@ type Health struct {
 
 // Health checks the service: GET /v1/health.
 func (c *Client) Health(ctx context.Context) (*Health, error) {
-	var out Health
-	if err := c.do(ctx, http.MethodGet, "/v1/health", nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doCall[Health](ctx, c, http.MethodGet, "/v1/health", nil, nil)
 }
 
 // Approval statuses.
@@ -251,11 +241,7 @@ type CreateApprovalRequest struct {
 
 // CreateApproval asks for approval: POST /v1/approvals.
 func (c *Client) CreateApproval(ctx context.Context, req CreateApprovalRequest, opts ...CallOption) (*Approval, error) {
-	var out Approval
-	if err := c.do(ctx, http.MethodPost, "/v1/approvals", nil, req, &out, opts...); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doCall[Approval](ctx, c, http.MethodPost, "/v1/approvals", nil, req, opts...)
 }
 
 // ListApprovals lists approval requests the caller may see, optionally in
@@ -265,22 +251,12 @@ func (c *Client) ListApprovals(ctx context.Context, status string) ([]Approval, 
 	if status != "" {
 		q.Set("status", status)
 	}
-	var out struct {
-		Approvals []Approval `json:"approvals"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/approvals", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Approvals, nil
+	return list[Approval](ctx, c, "approvals", "/v1/approvals", q)
 }
 
 // GetApproval reads one approval request: GET /v1/approvals/{id}.
 func (c *Client) GetApproval(ctx context.Context, id string) (*Approval, error) {
-	var out Approval
-	if err := c.do(ctx, http.MethodGet, "/v1/approvals/"+url.PathEscape(id), nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doCall[Approval](ctx, c, http.MethodGet, "/v1/approvals/"+url.PathEscape(id), nil, nil)
 }
 
 // Comment is the body of the approve, deny, cancel and close calls.
@@ -289,11 +265,7 @@ type Comment struct {
 }
 
 func (c *Client) approvalAction(ctx context.Context, id, action, comment string, opts []CallOption) (*Approval, error) {
-	var out Approval
-	if err := c.do(ctx, http.MethodPost, "/v1/approvals/"+url.PathEscape(id)+"/"+action, nil, Comment{comment}, &out, opts...); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doCall[Approval](ctx, c, http.MethodPost, "/v1/approvals/"+url.PathEscape(id)+"/"+action, nil, Comment{comment}, opts...)
 }
 
 // Approve approves someone else's request: POST /v1/approvals/{id}/approve.
@@ -337,11 +309,7 @@ type BreakGlassEvent struct {
 
 // OpenBreakGlass opens an emergency access window: POST /v1/break-glass.
 func (c *Client) OpenBreakGlass(ctx context.Context, req BreakGlassRequest, opts ...CallOption) (*BreakGlassEvent, error) {
-	var out BreakGlassEvent
-	if err := c.do(ctx, http.MethodPost, "/v1/break-glass", nil, req, &out, opts...); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doCall[BreakGlassEvent](ctx, c, http.MethodPost, "/v1/break-glass", nil, req, opts...)
 }
 
 // ListBreakGlass lists break-glass events: GET /v1/break-glass[?active=true].
@@ -350,22 +318,12 @@ func (c *Client) ListBreakGlass(ctx context.Context, activeOnly bool) ([]BreakGl
 	if activeOnly {
 		q.Set("active", "true")
 	}
-	var out struct {
-		Events []BreakGlassEvent `json:"events"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/break-glass", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Events, nil
+	return list[BreakGlassEvent](ctx, c, "events", "/v1/break-glass", q)
 }
 
 // CloseBreakGlass closes an event: POST /v1/break-glass/{id}/close.
 func (c *Client) CloseBreakGlass(ctx context.Context, id, comment string, opts ...CallOption) (*BreakGlassEvent, error) {
-	var out BreakGlassEvent
-	if err := c.do(ctx, http.MethodPost, "/v1/break-glass/"+url.PathEscape(id)+"/close", nil, Comment{comment}, &out, opts...); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doCall[BreakGlassEvent](ctx, c, http.MethodPost, "/v1/break-glass/"+url.PathEscape(id)+"/close", nil, Comment{comment}, opts...)
 }
 
 // Session is a vended session's record.
@@ -408,22 +366,12 @@ func (c *Client) ListSessions(ctx context.Context, f SessionFilter) ([]Session, 
 	if f.ActiveOnly {
 		q.Set("active", "true")
 	}
-	var out struct {
-		Sessions []Session `json:"sessions"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/sessions", q, nil, &out); err != nil {
-		return nil, err
-	}
-	return out.Sessions, nil
+	return list[Session](ctx, c, "sessions", "/v1/sessions", q)
 }
 
 // GetSession reads one session: GET /v1/sessions/{id}.
 func (c *Client) GetSession(ctx context.Context, id string) (*Session, error) {
-	var out Session
-	if err := c.do(ctx, http.MethodGet, "/v1/sessions/"+url.PathEscape(id), nil, nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return doCall[Session](ctx, c, http.MethodGet, "/v1/sessions/"+url.PathEscape(id), nil, nil)
 }
 
 // RevokeRequest is the body of POST /v1/sessions/{id}/revoke.
@@ -441,9 +389,30 @@ type Revocation struct {
 
 // Revoke revokes a session: POST /v1/sessions/{id}/revoke.
 func (c *Client) Revoke(ctx context.Context, id string, req RevokeRequest, opts ...CallOption) (*Revocation, error) {
-	var out Revocation
-	if err := c.do(ctx, http.MethodPost, "/v1/sessions/"+url.PathEscape(id)+"/revoke", nil, req, &out, opts...); err != nil {
+	return doCall[Revocation](ctx, c, http.MethodPost, "/v1/sessions/"+url.PathEscape(id)+"/revoke", nil, req, opts...)
+}
+
+// doCall sends one request and decodes the answer into a new T.
+func doCall[T any](ctx context.Context, c *Client, method, path string, q url.Values, body any, opts ...CallOption) (*T, error) {
+	var out T
+	if err := c.do(ctx, method, path, q, body, &out, opts...); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// list sends a GET whose answer is an object {"MEMBER": [...]} and returns
+// the list (nil when the member is missing or null).
+func list[T any](ctx context.Context, c *Client, member, path string, q url.Values) ([]T, error) {
+	var out map[string]json.RawMessage
+	if err := c.do(ctx, http.MethodGet, path, q, nil, &out); err != nil {
+		return nil, err
+	}
+	var items []T
+	if raw, ok := out[member]; ok {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, fmt.Errorf("client: GET %s: the answer is not the expected JSON: %w", path, err)
+		}
+	}
+	return items, nil
 }

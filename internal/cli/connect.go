@@ -124,18 +124,35 @@ func writeJSON(w io.Writer, body []byte) error {
 
 // clientCommand is the one way to build a command that calls the TVM: it
 // registers the connection flags and --json on cmd, and its run gets a
-// ready client. run returns refusal(err) for the client's errors, usagef
-// for bad flags, and prints with o.print.
+// ready client. run returns the client's errors as they are (they become
+// the one-line refusal, exit 1), usagef for bad flags, and prints with
+// o.print or printList.
 func clientCommand(cmd *cobra.Command, o *clientOptions, run func(ctx context.Context, c *client.Client, stdout io.Writer) error) *cobra.Command {
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		c, err := o.newClient()
 		if err != nil {
 			return err
 		}
-		return run(cmd.Context(), c, cmd.OutOrStdout())
+		err = run(cmd.Context(), c, cmd.OutOrStdout())
+		var ee exitError
+		if err != nil && !errors.As(err, &ee) {
+			return refusal(err)
+		}
+		return err
 	}
 	o.register(cmd.Flags())
 	return cmd
+}
+
+// printList writes a list answer: the service's JSON with --json, else a
+// table with header and one row of cells per item.
+func printList[T any](o *clientOptions, w io.Writer, items []T, header []string, cells func(T) []string) error {
+	return o.print(w, func(tw *tabwriter.Writer) {
+		row(tw, header...)
+		for _, it := range items {
+			row(tw, cells(it)...)
+		}
+	})
 }
 
 // refusal words any client error as one line (exit 1): the service's code,

@@ -102,13 +102,10 @@ func profilesCommand() *cobra.Command {
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		ps, err := c.Profiles(ctx)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
-		return o.print(stdout, func(w *tabwriter.Writer) {
-			row(w, "PROFILE", "ACCESS", "RULE", "DURATION", "DESCRIPTION")
-			for _, p := range ps {
-				row(w, p.Name, p.Access, dash(p.Rule), fmtSeconds(p.DurationSeconds), dash(p.Description))
-			}
+		return printList(&o, stdout, ps, []string{"PROFILE", "ACCESS", "RULE", "DURATION", "DESCRIPTION"}, func(p client.Profile) []string {
+			return []string{p.Name, p.Access, dash(p.Rule), fmtSeconds(p.DurationSeconds), dash(p.Description)}
 		})
 	})
 }
@@ -133,13 +130,10 @@ func approvalsCommand() *cobra.Command {
 		}
 		as, err := c.ListApprovals(ctx, status)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
-		return o.print(stdout, func(w *tabwriter.Writer) {
-			row(w, "ID", "STATUS", "PROFILE", "REQUESTER", "CREATED", "EXPIRES", "JUSTIFICATION")
-			for _, a := range as {
-				row(w, a.ApprovalID, a.Status, a.Profile, a.Requester, fmtTime(a.CreatedAt), fmtTime(a.ExpiresAt), dash(a.Justification))
-			}
+		return printList(&o, stdout, as, []string{"ID", "STATUS", "PROFILE", "REQUESTER", "CREATED", "EXPIRES", "JUSTIFICATION"}, func(a client.Approval) []string {
+			return []string{a.ApprovalID, a.Status, a.Profile, a.Requester, fmtTime(a.CreatedAt), fmtTime(a.ExpiresAt), dash(a.Justification)}
 		})
 	})
 	cmd.Flags().StringVar(&status, "status", "", "only requests in this status: "+strings.Join(approvalStatuses, ", "))
@@ -196,7 +190,7 @@ func idActionCommand[T any](use, short, example, commentHelp string,
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		item, err := act(c, ctx, id, comment, idempotency(key)...)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
 		return o.print(stdout, func(w *tabwriter.Writer) { show(w, item) })
 	})
@@ -247,7 +241,7 @@ func requestApprovalCommand() *cobra.Command {
 		}
 		a, err := c.CreateApproval(ctx, client.CreateApprovalRequest{Profile: profile, Justification: justification, DurationSeconds: secs}, idempotency(key)...)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
 		return o.print(stdout, func(w *tabwriter.Writer) {
 			printApproval(w, a)
@@ -294,7 +288,7 @@ func breakGlassOpenCommand() *cobra.Command {
 		}
 		e, err := c.OpenBreakGlass(ctx, client.BreakGlassRequest{Profile: profile, ReasonCode: reasonCode, Justification: justification, DurationSeconds: secs}, idempotency(key)...)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
 		return o.print(stdout, func(w *tabwriter.Writer) { printBreakGlass(w, e) })
 	})
@@ -350,13 +344,10 @@ func breakGlassListCommand() *cobra.Command {
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		es, err := c.ListBreakGlass(ctx, active)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
-		return o.print(stdout, func(w *tabwriter.Writer) {
-			row(w, "ID", "STATUS", "PROFILE", "PRINCIPAL", "REASON", "OPENED", "EXPIRES")
-			for _, e := range es {
-				row(w, e.EventID, e.Status, dash(e.Profile), dash(e.Principal), dash(e.ReasonCode), fmtTime(e.OpenedAt), fmtTime(e.ExpiresAt))
-			}
+		return printList(&o, stdout, es, []string{"ID", "STATUS", "PROFILE", "PRINCIPAL", "REASON", "OPENED", "EXPIRES"}, func(e client.BreakGlassEvent) []string {
+			return []string{e.EventID, e.Status, dash(e.Profile), dash(e.Principal), dash(e.ReasonCode), fmtTime(e.OpenedAt), fmtTime(e.ExpiresAt)}
 		})
 	})
 	cmd.Flags().BoolVar(&active, "active", false, "only events still open")
@@ -383,13 +374,10 @@ func sessionsCommand() *cobra.Command {
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		ss, err := c.ListSessions(ctx, f)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
-		return o.print(stdout, func(w *tabwriter.Writer) {
-			row(w, "ID", "STATUS", "PROFILE", "PRINCIPAL", "VIA", "ISSUED", "EXPIRES")
-			for _, s := range ss {
-				row(w, s.SessionID, s.Status, s.Profile, s.Principal, dash(s.Via), fmtTime(s.IssuedAt), fmtTime(s.ExpiresAt))
-			}
+		return printList(&o, stdout, ss, []string{"ID", "STATUS", "PROFILE", "PRINCIPAL", "VIA", "ISSUED", "EXPIRES"}, func(s client.Session) []string {
+			return []string{s.SessionID, s.Status, s.Profile, s.Principal, dash(s.Via), fmtTime(s.IssuedAt), fmtTime(s.ExpiresAt)}
 		})
 	})
 	fl := cmd.Flags()
@@ -410,7 +398,7 @@ func sessionCommand() *cobra.Command {
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
 		s, err := c.GetSession(ctx, id)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
 		return o.print(stdout, func(w *tabwriter.Writer) {
 			row(w, "session", s.SessionID)
@@ -459,7 +447,7 @@ everyone may revoke their own.`,
 		}
 		r, err := c.Revoke(ctx, id, client.RevokeRequest{Reason: reason, BlockMinutes: blockMinutes}, idempotency(key)...)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
 		return o.print(stdout, func(w *tabwriter.Writer) {
 			row(w, "session", r.SessionID)

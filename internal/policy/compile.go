@@ -499,14 +499,21 @@ func (c *compiler) exprSource(expr hcl.Expression) string {
 	return string(rng.SliceBytes(c.files[rng.Filename]))
 }
 
-func (c *compiler) decodeRule(b *hcl.Block) {
-	name, nameOK := c.checkName(b, "rule", blockNameRE, blockNameRule, c.ruleRange)
+// decisionBlock checks the name of a rule or break_glass block (decisions
+// name either, so default-deny is reserved) and decodes its body.
+func (c *compiler) decisionBlock(b *hcl.Block, kind string, schema *hcl.BodySchema, seen map[string]hcl.Range) (string, bool, *hcl.BodyContent) {
+	name, nameOK := c.checkName(b, kind, blockNameRE, blockNameRule, seen)
 	if name == DefaultDeny {
 		c.add(errorAt(b.LabelRanges[0], "Reserved name", "%q names decisions that no rule made; choose another name.", DefaultDeny))
 		nameOK = false
 	}
-	content, diags := b.Body.Content(ruleSchema)
+	content, diags := b.Body.Content(schema)
 	c.add(diags...)
+	return name, nameOK, content
+}
+
+func (c *compiler) decodeRule(b *hcl.Block) {
+	name, nameOK, content := c.decisionBlock(b, "rule", ruleSchema, c.ruleRange)
 	a := content.Attributes
 	r := BundleRule{Name: name}
 	if eff, ok := c.str(a["effect"]); ok {
@@ -698,13 +705,7 @@ func parseHours(h string) (start, end int, problem string) {
 }
 
 func (c *compiler) decodeBreakGlass(b *hcl.Block) {
-	name, nameOK := c.checkName(b, "break_glass", blockNameRE, blockNameRule, c.bgRange)
-	if name == DefaultDeny {
-		c.add(errorAt(b.LabelRanges[0], "Reserved name", "%q names decisions that no rule made; choose another name.", DefaultDeny))
-		nameOK = false
-	}
-	content, diags := b.Body.Content(breakGlassSchema)
-	c.add(diags...)
+	name, nameOK, content := c.decisionBlock(b, "break_glass", breakGlassSchema, c.bgRange)
 	a := content.Attributes
 	bg := BundleBreakGlass{Name: name, MaxDuration: seconds(DefaultMaxDuration)}
 	if l, ok := c.strList(a["profiles"], false); ok {

@@ -543,21 +543,12 @@ func (d *Dynamo) PutIdempotency(ctx context.Context, r IdempotencyRecord) error 
 	if err != nil {
 		return err
 	}
-	_, err = d.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(d.table),
-		Item:                      marshal(r.item()),
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp <= :now"),
-		ExpressionAttributeNames:  only("#pk", "#exp"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
+	held, err := d.putIf(ctx, "put idempotency key", r.item(), "attribute_not_exists(#pk) OR #exp <= :now",
+		map[string]types.AttributeValue{":now": num(now.Unix())}, "#pk", "#exp")
+	if held {
 		return fmt.Errorf("%w: idempotency key %q is used", ErrConflict, r.Key)
-	case err != nil:
-		return unavailable("put idempotency key", err)
 	}
-	return nil
+	return err
 }
 
 // GetIdempotency implements Idempotency.
@@ -580,21 +571,10 @@ func (d *Dynamo) BlockVending(ctx context.Context, b Block) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(d.table),
-		Item:                      marshal(b.item()),
-		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #exp < :until"),
-		ExpressionAttributeNames:  only("#pk", "#exp"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":until": num(b.Until.Unix())},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf): // a longer block stands
-		return nil
-	case err != nil:
-		return unavailable("block vending", err)
-	}
-	return nil
+	// When the condition fails, a longer block stands: nothing to do.
+	_, err = d.putIf(ctx, "block vending", b.item(), "attribute_not_exists(#pk) OR #exp < :until",
+		map[string]types.AttributeValue{":until": num(b.Until.Unix())}, "#pk", "#exp")
+	return err
 }
 
 // GetBlock implements Blocks.
@@ -620,23 +600,12 @@ func (d *Dynamo) AcquireLease(ctx context.Context, name, owner string, until, no
 	if err != nil {
 		return err
 	}
-	_, err = d.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(d.table),
-		Item:                     marshal(newLeaseItem(name, owner, until, now)),
-		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR #exp < :now OR #owner = :owner"),
-		ExpressionAttributeNames: only("#pk", "#exp", "#owner"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": num(now.Unix()), ":owner": str(owner),
-		},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &ccf):
+	held, err := d.putIf(ctx, "acquire lease", newLeaseItem(name, owner, until, now), "attribute_not_exists(#pk) OR #exp < :now OR #owner = :owner",
+		map[string]types.AttributeValue{":now": num(now.Unix()), ":owner": str(owner)}, "#pk", "#exp", "#owner")
+	if held {
 		return fmt.Errorf("%w: lease %s is held", ErrConflict, name)
-	case err != nil:
-		return unavailable("acquire lease", err)
 	}
-	return nil
+	return err
 }
 
 // ReleaseLease implements Leases: a delete if owner holds the lease.
@@ -653,6 +622,26 @@ func (d *Dynamo) ReleaseLease(ctx context.Context, name, owner string) error {
 		return unavailable("release lease", err)
 	}
 	return nil
+}
+
+// putIf puts item when cond holds; failed reports that cond did not hold.
+// Any other error is unavailable(op).
+func (d *Dynamo) putIf(ctx context.Context, op string, item any, cond string, values map[string]types.AttributeValue, names ...string) (failed bool, err error) {
+	_, err = d.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                 aws.String(d.table),
+		Item:                      marshal(item),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  only(names...),
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return true, nil
+	case err != nil:
+		return false, unavailable(op, err)
+	}
+	return false, nil
 }
 
 // get reads one item with a strongly consistent read.

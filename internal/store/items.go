@@ -19,6 +19,20 @@ type itemKeys struct {
 	Kind   string `dynamodbav:"kind"`
 }
 
+// personRecordKeys are the keys of a record that belongs to a person (a
+// session, an approval request, a break-glass event): found by ID, listed
+// by person (gsi1) and under gsi2pk (its kind, or kind and status), newest
+// first, and kept for retention after it expires.
+func personRecordKeys(k key, kind, gsi2pk, principal, user, id string, created, expires time.Time, retention time.Duration) itemKeys {
+	sk := createdSK(kind, created, id)
+	return itemKeys{
+		PK: k.pk, SK: k.sk,
+		GSI1PK: personPK(principal, user), GSI1SK: sk,
+		GSI2PK: gsi2pk, GSI2SK: sk,
+		TTL: expires.Add(retention).Unix(), Kind: kind,
+	}
+}
+
 func epoch(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -59,16 +73,9 @@ type sessionItem struct {
 }
 
 func (s SessionRecord) item(retention time.Duration) sessionItem {
-	k := sessionKey(s.ID)
-	sk := createdSK(kindSession, s.IssuedAt, s.ID)
 	return sessionItem{
-		itemKeys: itemKeys{
-			PK: k.pk, SK: k.sk,
-			GSI1PK: personPK(s.Principal, s.User), GSI1SK: sk,
-			GSI2PK: kindSession, GSI2SK: sk,
-			TTL: s.ExpiresAt.Add(retention).Unix(), Kind: kindSession,
-		},
-		ID: s.ID, Principal: s.Principal, User: s.User, CallerARN: s.CallerARN,
+		itemKeys: personRecordKeys(sessionKey(s.ID), kindSession, kindSession, s.Principal, s.User, s.ID, s.IssuedAt, s.ExpiresAt, retention),
+		ID:       s.ID, Principal: s.Principal, User: s.User, CallerARN: s.CallerARN,
 		Profile: s.Profile, RoleARN: s.RoleARN, SourceIdentity: s.SourceIdentity,
 		Rule: s.Rule, Via: s.Via, ApprovalID: s.ApprovalID, BreakGlassID: s.BreakGlassID,
 		RequestID: s.RequestID, SourceIP: s.SourceIP,
@@ -121,16 +128,9 @@ type approvalItem struct {
 }
 
 func (a ApprovalRequest) item(version int, retention time.Duration) approvalItem {
-	k := approvalKey(a.ID)
-	sk := createdSK(kindApproval, a.CreatedAt, a.ID)
 	it := approvalItem{
-		itemKeys: itemKeys{
-			PK: k.pk, SK: k.sk,
-			GSI1PK: personPK(a.Principal, a.User), GSI1SK: sk,
-			GSI2PK: approvalStatusPK(a.Status), GSI2SK: sk,
-			TTL: a.ExpiresAt.Add(retention).Unix(), Kind: kindApproval,
-		},
-		Version: version, ID: a.ID, Status: string(a.Status),
+		itemKeys: personRecordKeys(approvalKey(a.ID), kindApproval, approvalStatusPK(a.Status), a.Principal, a.User, a.ID, a.CreatedAt, a.ExpiresAt, retention),
+		Version:  version, ID: a.ID, Status: string(a.Status),
 		Principal: a.Principal, User: a.User, Profile: a.Profile, Rule: a.Rule,
 		Justification: a.Justification, DurationSeconds: a.DurationSeconds, MinApprovals: a.MinApprovals,
 		CreatedAt: epoch(a.CreatedAt), ExpiresAt: epoch(a.ExpiresAt), DecidedAt: epoch(a.DecidedAt),
@@ -174,16 +174,9 @@ type breakGlassItem struct {
 }
 
 func (e BreakGlassEvent) item(retention time.Duration) breakGlassItem {
-	k := breakGlassKey(e.ID)
-	sk := createdSK(kindBreakGlass, e.OpenedAt, e.ID)
 	return breakGlassItem{
-		itemKeys: itemKeys{
-			PK: k.pk, SK: k.sk,
-			GSI1PK: personPK(e.Principal, e.User), GSI1SK: sk,
-			GSI2PK: kindBreakGlass, GSI2SK: sk,
-			TTL: e.ExpiresAt.Add(retention).Unix(), Kind: kindBreakGlass,
-		},
-		ID: e.ID, Status: string(e.Status), Principal: e.Principal, User: e.User, Profile: e.Profile,
+		itemKeys: personRecordKeys(breakGlassKey(e.ID), kindBreakGlass, kindBreakGlass, e.Principal, e.User, e.ID, e.OpenedAt, e.ExpiresAt, retention),
+		ID:       e.ID, Status: string(e.Status), Principal: e.Principal, User: e.User, Profile: e.Profile,
 		ReasonCode: e.ReasonCode, Justification: e.Justification, DurationSeconds: e.DurationSeconds,
 		OpenedAt: epoch(e.OpenedAt), ExpiresAt: epoch(e.ExpiresAt),
 		ClosedAt: epoch(e.ClosedAt), ClosedBy: e.ClosedBy, CloseComment: e.CloseComment,

@@ -103,8 +103,8 @@ func decide(d Decision) approvalChange {
 		if d.Approver == "" {
 			return invalid("decision needs an approver")
 		}
-		if a.at(now).Status != ApprovalPending {
-			return fmt.Errorf("%w: approval %s is %s", ErrConflict, a.ID, a.at(now).Status)
+		if err := a.mustBe(ApprovalPending, now); err != nil {
+			return err
 		}
 		approvals := 0
 		for _, prev := range a.Decisions {
@@ -127,10 +127,18 @@ func decide(d Decision) approvalChange {
 	}
 }
 
+// mustBe is a conflict unless the approval is in status want at now.
+func (a *ApprovalRequest) mustBe(want ApprovalStatus, now time.Time) error {
+	if got := a.at(now).Status; got != want {
+		return fmt.Errorf("%w: approval %s is %s", ErrConflict, a.ID, got)
+	}
+	return nil
+}
+
 func cancel(by string) approvalChange {
 	return func(a *ApprovalRequest, now time.Time) error {
-		if a.at(now).Status != ApprovalPending {
-			return fmt.Errorf("%w: approval %s is %s", ErrConflict, a.ID, a.at(now).Status)
+		if err := a.mustBe(ApprovalPending, now); err != nil {
+			return err
 		}
 		a.Status, a.DecidedAt, a.CancelledBy = ApprovalCancelled, now, by
 		return nil
@@ -139,8 +147,8 @@ func cancel(by string) approvalChange {
 
 func markUsed(sessionID string) approvalChange {
 	return func(a *ApprovalRequest, now time.Time) error {
-		if a.at(now).Status != ApprovalApproved {
-			return fmt.Errorf("%w: approval %s is %s", ErrConflict, a.ID, a.at(now).Status)
+		if err := a.mustBe(ApprovalApproved, now); err != nil {
+			return err
 		}
 		a.Status, a.UsedAt, a.UsedBySession = ApprovalUsed, now, sessionID
 		return nil

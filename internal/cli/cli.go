@@ -59,6 +59,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteC()
+	return finish(stderr, cmd.CommandPath(), err)
+}
+
+// finish prints how a command ended, when it says so, and returns the exit
+// code: an exitError's line and code, cobra's own usage errors as usage
+// errors, any other error as a one-line failure.
+func finish(stderr io.Writer, commandPath string, err error) int {
 	if err == nil {
 		return ExitOK
 	}
@@ -73,7 +80,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case ee.line == "":
 	case ee.code == ExitUsage:
-		fmt.Fprintf(stderr, "Error: %s\nRun '%s --help' for usage.\n", ee.line, cmd.CommandPath())
+		fmt.Fprintf(stderr, "Error: %s\nRun '%s --help' for usage.\n", ee.line, commandPath)
 	default:
 		fmt.Fprintf(stderr, "sentinel-tvm: %s\n", ee.line)
 	}

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -51,5 +54,32 @@ func TestConnectionFlagsAreOneSet(t *testing.T) {
 	walk(rootCommand())
 	if n < 10 {
 		t.Fatalf("checked %d commands, want every command that calls the TVM", n)
+	}
+}
+
+// TestFinish: one error type carries the exit code and the line; Main
+// prints the line once, in the form its code calls for.
+func TestFinish(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		wantCode   int
+		wantStderr string
+	}{
+		{"success", nil, ExitOK, ""},
+		{"usage", usagef("--url is required"), ExitUsage, "Error: --url is required\nRun 'sentinel-tvm x --help' for usage.\n"},
+		{"failure", failf("approval %s is denied", "ID"), ExitFailure, "sentinel-tvm: approval ID is denied\n"},
+		{"refusal wrapped", fmt.Errorf("listing: %w", refusal(errors.New("client: dial tcp: refused"))), ExitFailure, "sentinel-tvm: dial tcp: refused\n"},
+		{"already said", exitError{code: 127}, 127, ""},
+		{"child's line", exitError{126, "ls: permission denied"}, 126, "sentinel-tvm: ls: permission denied\n"},
+		{"cobra usage", errors.New(`unknown flag: --nope`), ExitUsage, "Error: unknown flag: --nope\nRun 'sentinel-tvm x --help' for usage.\n"},
+		{"any other error", errors.New("serve:\n  address in use"), ExitFailure, "sentinel-tvm: serve: address in use\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr strings.Builder
+			if code := finish(&stderr, "sentinel-tvm x", tc.err); code != tc.wantCode || stderr.String() != tc.wantStderr {
+				t.Errorf("finish = %d, stderr %q; want %d, %q", code, stderr.String(), tc.wantCode, tc.wantStderr)
+			}
+		})
 	}
 }

@@ -1,5 +1,14 @@
 // Package cli is the sentinel-tvm command line. Main runs it with explicit
 // arguments and streams, so tests drive it exactly as a user would.
+//
+// A command that calls the TVM is built with clientCommand, which gives it
+// the shared connection flags (clientOptions: --url, --region,
+// --source-profile, --json) and a ready client; it prints with o.print or
+// printList and returns the client's errors as they are. The commands that
+// vend (credentials, agent, exec) embed the same flags in vendOptions.
+// Every command ends with an error or nil: usagef (exit 2), failf or a
+// client error (exit 1), exitError for any other code; Main prints the
+// line once.
 package cli
 
 import (

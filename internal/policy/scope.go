@@ -196,7 +196,7 @@ func checkPolicyDocument(doc any) []string {
 	var problems []string
 	for _, k := range sortedKeys(m) {
 		if !contains(policyKeys, k) {
-			problems = append(problems, fmt.Sprintf("unknown policy element %q (allowed: %s)%s", k, strings.Join(policyKeys, ", "), suggestion(k, policyKeys)))
+			problems = append(problems, unknownElement("policy", k, policyKeys))
 		}
 	}
 	if v, ok := m["Version"]; !ok {
@@ -231,6 +231,11 @@ func checkPolicyDocument(doc any) []string {
 	return problems
 }
 
+// unknownElement words an element that is not one of allowed.
+func unknownElement(what, k string, allowed []string) string {
+	return fmt.Sprintf("unknown %s element %q (allowed: %s)%s", what, k, strings.Join(allowed, ", "), suggestion(k, allowed))
+}
+
 func checkStatement(st any) []string {
 	m, ok := st.(map[string]any)
 	if !ok {
@@ -242,7 +247,7 @@ func checkStatement(st any) []string {
 		case k == "Principal" || k == "NotPrincipal":
 			problems = append(problems, k+" is not allowed in a session policy")
 		case !contains(statementKeys, k):
-			problems = append(problems, fmt.Sprintf("unknown statement element %q (allowed: %s)%s", k, strings.Join(statementKeys, ", "), suggestion(k, statementKeys)))
+			problems = append(problems, unknownElement("statement", k, statementKeys))
 		}
 	}
 	if e := m["Effect"]; e != "Allow" && e != "Deny" {

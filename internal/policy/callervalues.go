@@ -67,14 +67,22 @@ func (w *conditionWalker) Enter(n hclsyntax.Node) hcl.Diagnostics {
 				break
 			}
 		}
-	case *hclsyntax.IndexExpr:
-		if w.guarded == 0 {
-			if v := callerValueIn(e.Collection); v != "" {
-				w.found = append(w.found, fmt.Sprintf("an index into a value derived from principal.%s fails when the value is shorter than the caller's", v))
-			}
-		}
+	case *hclsyntax.IndexExpr: // list[expr]
+		w.index(e.Collection)
+	case *hclsyntax.RelativeTraversalExpr: // list[1], obj.key
+		w.index(e.Source)
 	}
 	return nil
+}
+
+// index notes an index into a value derived from caller values.
+func (w *conditionWalker) index(collection hclsyntax.Expression) {
+	if w.guarded > 0 {
+		return
+	}
+	if v := callerValueIn(collection); v != "" {
+		w.found = append(w.found, fmt.Sprintf("an index into a value derived from principal.%s fails when the value has fewer elements than the index asks for", v))
+	}
 }
 
 func (w *conditionWalker) Exit(n hclsyntax.Node) hcl.Diagnostics {

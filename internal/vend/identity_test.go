@@ -220,3 +220,23 @@ rule "dana" {
 		t.Errorf("STS calls %d, want 1", h.sts.Calls())
 	}
 }
+
+func TestRevocationBlockHoldsAcrossPermissionSets(t *testing.T) {
+	h := newHarness(t, withPolicySource(vend.StaticPolicy{P: compileHCL(t, ssoPolicy).Policy}), withRevoker(&fakeRevoker{}))
+	r := h.do(loadEvent(t, "credentials-native.json").caller(danaEng).profile("dev"))
+	if r.StatusCode != 200 {
+		t.Fatalf("vend: %d %s", r.StatusCode, r.Body)
+	}
+	sid := r.JSON["session_id"].(string)
+	if r := h.do(call(t, danaEng, "POST", "/v1/sessions/{id}/revoke", sid, `{"reason":"lost laptop","block_minutes":30}`)); r.StatusCode != 200 {
+		t.Fatalf("revoke: %d %s", r.StatusCode, r.Body)
+	}
+	// Her other permission set does not get around the block.
+	r = h.do(loadEvent(t, "credentials-native.json").caller(danaSecurity).profile("dev"))
+	if r.StatusCode != 403 || r.Err.Code != vend.CodeSessionRevoked {
+		t.Fatalf("second permission set after a block: %d %s", r.StatusCode, r.Body)
+	}
+	if r := h.do(loadEvent(t, "credentials-native.json").caller(erinSecurity).profile("dev")); r.StatusCode != 200 {
+		t.Errorf("another person: %d %s", r.StatusCode, r.Body)
+	}
+}

@@ -113,6 +113,7 @@ func pendingKey(principal, user, profile string) key {
 func activeBGKey(principal, user, profile string) key {
 	return key{kindActiveBG + "#" + Identity(principal, user), profile}
 }
+
 // blockKey is per person (Person): a block on a trusted user holds through
 // every trusted role they sign in with.
 func blockKey(principal, user, profile string) key {

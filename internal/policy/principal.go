@@ -39,7 +39,8 @@ func (p Principal) Identity() string {
 	return p.ARN + "#" + p.User
 }
 
-// PersonPrefix starts the Person of a trusted user.
+// PersonPrefix starts the Person of a trusted user (store.Person derives
+// the same from a stored identity).
 const PersonPrefix = "user:"
 
 // Person names the human behind the principal, for every check of "the
@@ -52,14 +53,6 @@ func (p Principal) Person() string {
 		return p.ARN
 	}
 	return PersonPrefix + p.User
-}
-
-// PersonOf is the Person of a stored Identity ("ARN" or "ARN#user").
-func PersonOf(identity string) string {
-	if i := strings.LastIndexByte(identity, '#'); i >= 0 {
-		return PersonPrefix + identity[i+1:]
-	}
-	return identity
 }
 
 // ParseCaller derives the principal from a caller ARN as API Gateway puts it

@@ -143,7 +143,7 @@ func (c *compiler) checkCallerValues() {
 			continue
 		}
 		c.add(errorAt(c.profileRange[pr.Name], "Caller-chosen value in session scoping",
-			"Profile %q puts %s into its session_policy or session_tags, but %s let callers that are not from trusted session roles get it, and they choose their own session names. Use principal.user, or let only trusted session roles (settings.trusted_session_roles, or rules with users) get this profile.",
+			"Profile %q puts %s into its session_policy or session_tags, but callers that are not from trusted session roles can get it (through %s), and they choose their own session names. Use principal.user, or let only trusted session roles (settings.trusted_session_roles, or allow rules with users) get this profile.",
 			pr.Name, quoteRefs(used), strings.Join(open, ", ")))
 	}
 	for _, r := range c.bundle.Rules {

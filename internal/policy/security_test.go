@@ -166,7 +166,7 @@ rule "engineers" {
   effect     = "allow"
   profiles   = ["homes"]
   principals = ["arn:aws:iam::111122223333:role/engineer"]
-}`, `Caller-chosen value in session scoping: Profile "homes" puts principal.session_name into its session_policy or session_tags, but rule "engineers" let callers`},
+}`, `Caller-chosen value in session scoping: Profile "homes" puts principal.session_name into its session_policy or session_tags, but callers that are not from trusted session roles can get it (through rule "engineers")`},
 		{"break-glass for an untrusted role", `
 rule "sso" {
   effect     = "allow"
@@ -177,7 +177,7 @@ break_glass "bg" {
   profiles     = ["homes"]
   principals   = ["arn:aws:iam::111122223333:role/oncall"]
   reason_codes = ["incident"]
-}`, `but break_glass "bg" let callers`},
+}`, `can get it (through break_glass "bg")`},
 		{"require_approval with users is not limited", `
 rule "ask" {
   effect     = "require_approval"
@@ -185,7 +185,7 @@ rule "ask" {
   principals = ["*"]
   users      = ["*"]
   approvers  = ["arn:aws:iam::111122223333:role/security"]
-}`, `but rule "ask" let callers`},
+}`, `can get it (through rule "ask")`},
 		{"only trusted roles", `
 rule "sso" {
   effect     = "allow"

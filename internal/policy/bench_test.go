@@ -305,7 +305,7 @@ func BenchmarkCompile(b *testing.B) {
 
 func BenchmarkRender(b *testing.B) {
 	p := evPolicy(b, scopeHCL)
-	pr, err := ParseCaller(evEngineer)
+	pr, err := p.Principal(evEngineer, "", "")
 	if err != nil {
 		b.Fatal(err)
 	}

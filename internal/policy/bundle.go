@@ -23,6 +23,10 @@ type BundleSettings struct {
 	MaxDuration         int64    `json:"max_duration_seconds"`
 	Operators           []string `json:"operators"`
 	TrustedSessionRoles []string `json:"trusted_session_roles"`
+	// TrustedSessionRoleIDs, when set, pins the trusted session roles to
+	// these role unique IDs (AROA...): a role that only shares a name is
+	// not trusted.
+	TrustedSessionRoleIDs []string `json:"trusted_session_role_ids,omitempty"`
 }
 
 // BundleProfile is one compiled `profile` block.

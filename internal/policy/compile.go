@@ -73,6 +73,7 @@ var (
 	}}
 	settingsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "default_duration"}, {Name: "max_duration"}, {Name: "operators"}, {Name: "trusted_session_roles"},
+		{Name: "trusted_session_role_ids"},
 	}}
 	profileSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "role_arn", Required: true}, {Name: "description"}, {Name: "default_duration"},
@@ -230,6 +231,7 @@ func compile(srcs []Source) (*Compiled, hcl.Diagnostics) {
 	}
 	c.checkProfileGlobs()
 	c.checkCrossBlock()
+	c.checkCallerValues()
 	if c.diags.HasErrors() {
 		c.decodeTests(nil) // the cases' own problems, in the same pass
 		return nil, c.diags
@@ -319,6 +321,19 @@ func (c *compiler) decodeSettings(b *hcl.Block) {
 	}
 	s.Operators, _ = c.arnGlobs(a["operators"], true)
 	s.TrustedSessionRoles, _ = c.arnGlobs(a["trusted_session_roles"], true)
+	if ids, ok := c.strList(a["trusted_session_role_ids"], true); ok {
+		for _, id := range ids {
+			if !roleIDRE.MatchString(id) {
+				c.add(errorAt(a["trusted_session_role_ids"].Expr.Range(), "Invalid role ID",
+					"%q is not an IAM role's unique ID such as \"AROA3XFRBF535PLBIFPI4\" (aws iam get-role --query Role.RoleId).", id))
+			}
+		}
+		if len(ids) > 0 && len(s.TrustedSessionRoles) == 0 {
+			c.add(errorAt(a["trusted_session_role_ids"].Expr.Range(), "Role IDs without trusted session roles",
+				"trusted_session_role_ids pins roles that trusted_session_roles names; it names none."))
+		}
+		s.TrustedSessionRoleIDs = ids
+	}
 	c.bundle.Settings = s
 }
 
@@ -553,7 +568,9 @@ func (c *compiler) decodeRule(b *hcl.Block) {
 		}
 	}
 	if attr := a["condition"]; attr != nil {
-		r.Condition = c.condition(attr)
+		if r.Condition = c.condition(attr); r.Condition != "" {
+			c.warnConditionErrors(attr, r.Effect)
+		}
 	}
 	for i, sb := range content.Blocks {
 		if i > 0 {

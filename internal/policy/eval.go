@@ -66,8 +66,11 @@ const (
 // deny beats require_approval beats allow beats the default deny; an
 // approval turns require_approval into allow, an active break-glass event
 // turns require_approval and the default deny into allow, and nothing
-// overrides a deny rule. A condition that cannot be evaluated matches deny
-// rules and no others. It never touches the network.
+// overrides a deny rule. A check that cannot be made (a condition that
+// cannot be evaluated, `users` on a caller without a trusted user, source_ips
+// without a source IP, a schedule without a time) matches deny and
+// require_approval rules and no allow rule: an error only makes access
+// harder. It never touches the network.
 func (p *Policy) Evaluate(req *Request) Decision {
 	prof, ok := p.profiles[req.Profile]
 	if !ok {
@@ -176,12 +179,21 @@ type condState struct {
 }
 
 func (r *rule) matches(req *Request, cond *condState) bool {
-	fail := r.effect == Deny // what a check that cannot be evaluated counts as
+	// What a check that cannot be made counts as: a match for the rules
+	// that make access harder (deny, require_approval), no match for allow.
+	fail := r.effect != Allow
 	if !r.principals.match(req.Principal.ARN) {
 		return false
 	}
-	if len(r.users) > 0 && (req.Principal.User == "" || !r.users.match(req.Principal.User)) {
-		return false
+	if len(r.users) > 0 {
+		if req.Principal.User == "" {
+			// Without a trusted user nobody can tell whose request it is.
+			if !fail {
+				return false
+			}
+		} else if !r.users.match(req.Principal.User) {
+			return false
+		}
 	}
 	if len(r.Accounts) > 0 && !contains(r.Accounts, req.Principal.AccountID) {
 		return false

@@ -487,7 +487,7 @@ rule "approve-odd" {
 		{name: "tonumber true denies", caller: analyst("420"), profile: "app", want: Deny, wantRule: "deny-non-numeric"},
 		{name: "tonumber error does not allow", caller: analyst("dave"), profile: "numeric", want: Deny, wantRule: DefaultDeny},
 		{name: "tonumber true allows", caller: analyst("42"), profile: "numeric", want: Allow, wantRule: "allow-numeric", wantVia: ViaPolicy, wantDur: 15 * time.Minute},
-		{name: "tonumber error does not require approval", caller: analyst("dave"), profile: "approve", want: Allow, wantRule: "allow-all", wantVia: ViaPolicy, wantDur: 15 * time.Minute},
+		{name: "tonumber error requires approval", caller: analyst("dave"), profile: "approve", want: RequireApproval, wantRule: "approve-odd"},
 		{name: "tonumber true requires approval", caller: analyst("420"), profile: "approve", want: RequireApproval, wantRule: "approve-odd"},
 
 		{name: "no source ip matches deny source_ips", profile: "office", want: Deny, wantRule: "deny-blocked-network"},

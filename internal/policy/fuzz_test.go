@@ -104,7 +104,7 @@ profile "prod" {
   max_duration     = "40m"
   session_policy = {
     Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "arn:aws:s3:::b/${principal.session_name}/*" }]
+    Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "arn:aws:s3:::b/${principal.user}/*" }]
   }
 }
 

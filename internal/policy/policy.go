@@ -289,17 +289,34 @@ func (p *Policy) Rule(name string) (BundleRule, bool) {
 func (p *Policy) Settings() BundleSettings { return p.settings }
 
 // Principal derives the caller's principal from the request context values,
-// setting User when the role is one of settings.trusted_session_roles.
+// setting User when the role is one of settings.trusted_session_roles and,
+// when settings.trusted_session_role_ids pins them, the role's unique ID
+// (the part of userID before ':') is one of those.
 func (p *Policy) Principal(callerARN, userID, orgID string) (Principal, error) {
 	pr, err := ParseCaller(callerARN)
 	if err != nil {
 		return Principal{}, err
 	}
 	pr.UserID, pr.OrgID = userID, orgID
-	if pr.Type == TypeAssumedRole && matchAny(p.settings.TrustedSessionRoles, pr.ARN) {
+	if pr.Type == TypeAssumedRole && p.trustedRole(pr) {
 		pr.User = pr.SessionName
 	}
 	return pr, nil
+}
+
+// trustedRole reports whether a role session comes from a trusted session
+// role: its role ARN matches trusted_session_roles and, when role IDs are
+// pinned, the unique ID of the request context names one of them and ends
+// in the session name (API Gateway's "AROA...:SESSION").
+func (p *Policy) trustedRole(pr Principal) bool {
+	if !matchAny(p.settings.TrustedSessionRoles, pr.ARN) {
+		return false
+	}
+	ids := p.settings.TrustedSessionRoleIDs
+	if len(ids) == 0 {
+		return true
+	}
+	return contains(ids, roleIDOf(pr.UserID)) && pr.UserID == roleIDOf(pr.UserID)+":"+pr.SessionName
 }
 
 // IsOperator reports whether the principal is one of settings.operators,
@@ -310,13 +327,14 @@ func (p *Policy) IsOperator(pr Principal) bool {
 
 // CanApprove reports whether approver may decide a request that the named
 // require_approval rule holds for requester: the approver matches the rule's
-// approvers (and approver_users, if any) and is not the same person.
+// approvers (and approver_users, if any) and is not the same person
+// (Principal.Person: one trusted user through any of their roles).
 func (p *Policy) CanApprove(ruleName string, requester, approver Principal) bool {
 	r, ok := p.rules[ruleName]
 	if !ok || r.effect != RequireApproval {
 		return false
 	}
-	if requester.Identity() == approver.Identity() {
+	if requester.Person() == approver.Person() {
 		return false
 	}
 	if !matchAny(r.Approvers, approver.ARN) {

@@ -28,13 +28,31 @@ type Principal struct {
 	OrgID       string // organization ID, or ""
 }
 
-// Identity is the key that names one person: the principal ARN plus the
-// trusted user, if any. Two sessions of one untrusted role are one person.
+// Identity is the key of the principal's own records: the principal ARN
+// plus the trusted user, if any. Two sessions of one untrusted role share
+// it. One person signed in through two trusted roles has two identities
+// but is one Person.
 func (p Principal) Identity() string {
 	if p.User == "" {
 		return p.ARN
 	}
 	return p.ARN + "#" + p.User
+}
+
+// PersonPrefix starts the Person of a trusted user (store.Person derives
+// the same from a stored identity).
+const PersonPrefix = "user:"
+
+// Person names the human behind the principal, for every check of "the
+// same person" (self-approval, distinct approvers, own requests, sessions
+// and events, rate limits): the trusted user name when the caller comes from
+// a trusted session role, whichever role and account that is; otherwise the
+// principal ARN (every session of an untrusted role is one person).
+func (p Principal) Person() string {
+	if p.User == "" {
+		return p.ARN
+	}
+	return PersonPrefix + p.User
 }
 
 // ParseCaller derives the principal from a caller ARN as API Gateway puts it

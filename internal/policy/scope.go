@@ -46,6 +46,12 @@ type Scope struct {
 // widen a session policy. The request must be denied.
 var ErrUnsafeValue = errors.New("a request value used in the session scoping contains '*', '?' or '$'")
 
+// ErrEmptyValue is returned by Render when a value the session scoping
+// reads is empty for this request (principal.user of an untrusted caller,
+// principal.org_id outside an organization, ...): "homes/${principal.user}*"
+// would become "homes/*". The request must be denied.
+var ErrEmptyValue = errors.New("a value the session scoping reads is empty for this caller")
+
 // ScopeError is a rendered session policy or tag set that breaks an STS
 // limit. The request must get no credentials.
 type ScopeError struct{ Problems []string }
@@ -66,7 +72,13 @@ func (p *Policy) Render(d Decision, req *Request) (Scope, error) {
 	ctx := requestContext(req, d.Requested)
 	for _, ref := range prof.scopeRefs {
 		v := ctx.Variables[ref.root].GetAttr(ref.attr)
-		if v.Type() == cty.String && strings.ContainsAny(v.AsString(), "*?$") {
+		if v.Type() != cty.String {
+			continue
+		}
+		if v.AsString() == "" {
+			return Scope{}, fmt.Errorf("%w (%s.%s)", ErrEmptyValue, ref.root, ref.attr)
+		}
+		if strings.ContainsAny(v.AsString(), "*?$") {
 			return Scope{}, fmt.Errorf("%w (%s.%s)", ErrUnsafeValue, ref.root, ref.attr)
 		}
 	}

@@ -11,6 +11,10 @@ import (
 )
 
 const scopeHCL = `
+settings {
+  trusted_session_roles = ["arn:aws:iam::111122223333:role/engineer*"]
+}
+
 profile "scoped" {
   role_arn = "arn:aws:iam::111122223333:role/scoped"
   session_policy = {
@@ -18,7 +22,7 @@ profile "scoped" {
     Statement = [{
       Effect   = "Allow"
       Action   = ["s3:GetObject"]
-      Resource = ["arn:aws:s3:::tenant-data/${principal.account_id}/${principal.session_name}/*"]
+      Resource = ["arn:aws:s3:::tenant-data/${principal.account_id}/${principal.user}/*"]
       Condition = {
         NumericLessThanEquals = { "aws:MultiFactorAuthAge" = request.duration_seconds }
       }
@@ -34,7 +38,7 @@ profile "scoped" {
 profile "tags-only" {
   role_arn = "arn:aws:iam::111122223333:role/tags-only"
   session_tags = {
-    team = principal.session_name
+    team = principal.user
   }
 }
 
@@ -71,7 +75,7 @@ rule "approval" {
 // scopeRender evaluates a request and renders its scope.
 func scopeRender(t *testing.T, p *Policy, caller, profile string) (Decision, Scope, error) {
 	t.Helper()
-	pr, err := ParseCaller(caller)
+	pr, err := p.Principal(caller, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

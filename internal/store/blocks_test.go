@@ -51,7 +51,11 @@ func testBlockRefusesVend(t *testing.T, newStore newStoreFunc) {
 	// Other people, other profiles and an untrusted session of the role are apart.
 	must(t, st.Vend(ctx, "alice", 5, time.Minute, session("s2", alice, "alice", "dev", t0)))
 	must(t, st.Vend(ctx, "alice", 5, time.Minute, session("s3", alice, "", "prod", t0)))
-	must(t, st.Vend(ctx, "bob", 5, time.Minute, session("s4", bob, "alice", "prod", t0)))
+	must(t, st.Vend(ctx, "bob", 5, time.Minute, session("s4", bob, "bob", "prod", t0)))
+	// The same trusted user through another role is the same person.
+	if err := st.Vend(ctx, "alice", 5, time.Minute, session("s4b", bob, "alice", "prod", t0)); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("alice through another role: err %v, want ErrBlocked", err)
+	}
 	b, err := st.GetBlock(ctx, alice, "alice", "prod")
 	must(t, err)
 	if b.By != bob || b.Reason != "leak" || b.SessionID != "s0" || !b.CreatedAt.Equal(t0) {

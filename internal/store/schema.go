@@ -113,8 +113,11 @@ func pendingKey(principal, user, profile string) key {
 func activeBGKey(principal, user, profile string) key {
 	return key{kindActiveBG + "#" + Identity(principal, user), profile}
 }
+
+// blockKey is per person (Person): a block on a trusted user holds through
+// every trusted role they sign in with.
 func blockKey(principal, user, profile string) key {
-	return key{kindBlock + "#" + Identity(principal, user), profile}
+	return key{kindBlock + "#" + Person(Identity(principal, user)), profile}
 }
 func rateKey(k RateKey, window time.Duration, start time.Time) key {
 	return key{kindRate + "#" + string(k), strconv.FormatInt(int64(window/time.Second), 10) + "#" + strconv.FormatInt(start.Unix(), 10)}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -366,6 +367,16 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) now() time.Time { return stamp(o.Now()) }
+
+// Person is the human an Identity names: "user:" and the trusted user
+// when there is one (one person through any trusted role and account, as
+// policy.Principal.Person), else the principal ARN.
+func Person(identity string) string {
+	if i := strings.LastIndexByte(identity, '#'); i >= 0 {
+		return "user:" + identity[i+1:]
+	}
+	return identity
+}
 
 // stamp normalises a time as the table keeps it: UTC, whole seconds.
 func stamp(t time.Time) time.Time {

@@ -108,7 +108,9 @@ func decide(d Decision) approvalChange {
 		}
 		approvals := 0
 		for _, prev := range a.Decisions {
-			if prev.Approver == d.Approver {
+			// Distinct people, not distinct roles: one trusted user
+			// approving through two permission sets counts once.
+			if Person(prev.Approver) == Person(d.Approver) {
 				return fmt.Errorf("%w: %s already decided approval %s", ErrConflict, d.Approver, a.ID)
 			}
 			if prev.Approve {

@@ -240,7 +240,7 @@ func (s *Service) loadApproval(ctx context.Context, c *call) (*policy.Policy, st
 		return nil, store.ApprovalRequest{}, failCause(CodeUnavailable, err, "approvals are unavailable; try again later")
 	}
 	c.profile, c.rule = a.Profile, a.Rule
-	if requesterOf(a).Identity() != c.caller.Identity() && !p.CanApprove(a.Rule, requesterOf(a), *c.caller) && !p.IsOperator(*c.caller) {
+	if requesterOf(a).Person() != c.caller.Person() && !p.CanApprove(a.Rule, requesterOf(a), *c.caller) && !p.IsOperator(*c.caller) {
 		return nil, store.ApprovalRequest{}, fail(CodeForbidden, "only the requester, its approvers and operators see this approval request")
 	}
 	return p, a, nil
@@ -275,8 +275,8 @@ func decodeComment(c *call) (string, *apiError) {
 
 // decideApproval answers POST /v1/approvals/{id}/approve and /deny: only
 // an approver of the request's rule, never the requester (the same person:
-// principal ARN plus trusted user); min_approvals distinct approvers
-// approve it, one deny denies it.
+// policy.Principal.Person, one trusted user through any of their roles);
+// min_approvals distinct people approve it, one deny denies it.
 func (s *Service) decideApproval(approve bool) routeFunc {
 	return func(ctx context.Context, c *call) (Response, *apiError) {
 		comment, aerr := decodeComment(c)
@@ -288,7 +288,7 @@ func (s *Service) decideApproval(approve bool) routeFunc {
 			return Response{}, aerr
 		}
 		switch {
-		case requesterOf(a).Identity() == c.caller.Identity():
+		case requesterOf(a).Person() == c.caller.Person():
 			return Response{}, fail(CodeForbidden, "nobody approves or denies their own request")
 		case !p.CanApprove(a.Rule, requesterOf(a), *c.caller):
 			return Response{}, fail(CodeForbidden, "you are not an approver of this request")
@@ -338,7 +338,7 @@ func (s *Service) cancelApproval(ctx context.Context, c *call) (Response, *apiEr
 	if aerr != nil {
 		return Response{}, aerr
 	}
-	if requesterOf(a).Identity() != c.caller.Identity() {
+	if requesterOf(a).Person() != c.caller.Person() {
 		return Response{}, fail(CodeForbidden, "only the requester cancels a request")
 	}
 	if aerr := s.notPending(ctx, c, a); aerr != nil {

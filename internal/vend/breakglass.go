@@ -190,7 +190,7 @@ func (s *Service) closeBreakGlass(ctx context.Context, c *call) (Response, *apiE
 		return Response{}, failCause(CodeUnavailable, err, "break-glass events are unavailable; try again later")
 	}
 	c.profile = e.Profile
-	if store.Identity(e.Principal, e.User) != c.caller.Identity() && !p.IsOperator(*c.caller) {
+	if store.Person(store.Identity(e.Principal, e.User)) != c.caller.Person() && !p.IsOperator(*c.caller) {
 		return Response{}, fail(CodeForbidden, "only the event's owner and operators close it")
 	}
 	got, err := s.d.Store.CloseBreakGlass(ctx, id, c.caller.Identity(), comment)

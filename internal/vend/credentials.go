@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -170,10 +171,11 @@ func (s *Service) usableApproval(a *store.ApprovalRequest, preq *policy.Request,
 	return expires, expires.After(preq.Time)
 }
 
-// rateKey is the caller's rate-limit counter: per person, or per person and
-// profile when so configured.
+// rateKey is the caller's rate-limit counter: per person (one trusted user
+// has one limit whichever trusted role they call through), or per person
+// and profile when so configured.
 func (s *Service) rateKey(c *call, profile string) store.RateKey {
-	k := "RATE#" + c.caller.Identity()
+	k := "RATE#" + c.caller.Person()
 	if s.cfg.RatePerProfile {
 		k += "#" + profile
 	}
@@ -239,6 +241,10 @@ func (s *Service) vend(ctx context.Context, c *call, p *policy.Policy, d policy.
 		if errors.Is(err, policy.ErrUnsafeValue) {
 			return Response{}, failCause(CodePolicyDenied, err, "a value of this request cannot be used in the session policy")
 		}
+		if errors.Is(err, policy.ErrEmptyValue) {
+			// The message names the variable (e.g. principal.user), not its value.
+			return Response{}, failCause(CodePolicyDenied, err, "the profile's session scoping needs %s, which is empty for this caller", emptyVariable(err))
+		}
 		return Response{}, failCause(CodeInvalidRequest, err, "this request's values break an STS limit of the profile's session scoping")
 	}
 	sessionID, err := s.d.NewID()
@@ -287,6 +293,15 @@ func (s *Service) vend(ctx context.Context, c *call, p *policy.Policy, d policy.
 		return Response{}, failCause(CodeUnavailable, err, "credentials could not be issued; try again later")
 	}
 	return credentialsResponse(format, d, preq, rec, out), nil
+}
+
+// emptyVariable extracts the variable name ErrEmptyValue reports.
+func emptyVariable(err error) string {
+	msg := err.Error()
+	if i, j := strings.LastIndexByte(msg, '('), strings.LastIndexByte(msg, ')'); i >= 0 && j > i {
+		return msg[i+1 : j]
+	}
+	return "a value"
 }
 
 // markFailed records, best effort, that a recorded session got no

@@ -67,8 +67,10 @@ func TestCredentialsNative(t *testing.T) {
 	if !strings.HasPrefix(si, vend.SourceIdentityPrefix+".") || !stsNameRE.MatchString(si) || si != "stvm.engineer-dev."+sid[:12] {
 		t.Errorf("SourceIdentity = %q", si)
 	}
-	if got := aws.ToString(a.RoleSessionName); got != "alice" {
-		t.Errorf("RoleSessionName = %q, want the caller's session name", got)
+	// alice's role is not a trusted session role: her session name is her
+	// own choice and does not name the vended session.
+	if got := aws.ToString(a.RoleSessionName); got != "engineer-dev."+sid[:12] {
+		t.Errorf("RoleSessionName = %q, want principal name and session ID", got)
 	}
 	gotTags := map[string]string{}
 	var keys []string
@@ -188,9 +190,9 @@ func TestCredentialsDecisions(t *testing.T) {
 			message: "the session would last 10m0s, less than the 15m STS minimum", storeCalls: []string{"CountRequest"}},
 		{name: "require approval", body: `{"profile":"prod-admin","justification":"deploy hotfix"}`, status: 403, code: vend.CodeApprovalRequired,
 			message: approvalMsg, storeCalls: []string{"ListBreakGlass", "CountRequest", "CreateApproval"}},
-		{name: "unsafe value in session policy", body: `{"profile":"scoped"}`, caller: "arn:aws:sts::111122223333:assumed-role/engineer-dev/al*ce",
+		{name: "unsafe value in session policy", body: `{"profile":"scoped"}`, caller: "arn:aws:sts::111122223333:assumed-role/engineer-d*v/alice",
 			status: 403, code: vend.CodePolicyDenied, message: "a value of this request cannot be used in the session policy", storeCalls: []string{"CountRequest"}},
-		{name: "comma in a session tag", body: `{"profile":"scoped"}`, caller: "arn:aws:sts::111122223333:assumed-role/engineer-dev/alice,bob",
+		{name: "comma in a session tag", body: `{"profile":"scoped"}`, caller: "arn:aws:sts::111122223333:assumed-role/engineer-dev,ops/alice",
 			status: 400, code: vend.CodeInvalidRequest, message: "this request's values break an STS limit of the profile's session scoping", storeCalls: []string{"CountRequest"}},
 		{name: "caller not a principal", body: `{"profile":"dev-readonly"}`, caller: "arn:aws:iam::111122223333:group/engineers",
 			status: 403, code: vend.CodeForbidden, message: "the caller is not an IAM user, role session or federated user"},

@@ -129,7 +129,7 @@ func (s *Service) loadSession(ctx context.Context, c *call) (se store.SessionRec
 	}
 	c.profile, c.sessionID = se.Profile, se.ID
 	operator = p.IsOperator(*c.caller)
-	if store.Identity(se.Principal, se.User) != c.caller.Identity() && !operator {
+	if store.Person(store.Identity(se.Principal, se.User)) != c.caller.Person() && !operator {
 		return store.SessionRecord{}, false, fail(CodeForbidden, "only the session's owner and operators see or revoke it")
 	}
 	return se, operator, nil

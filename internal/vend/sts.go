@@ -61,13 +61,13 @@ func assumeRoleInput(d policy.Decision, preq *policy.Request, scope policy.Scope
 		who = pr.Name
 	}
 	sourceIdentity := prefix + stsName(who, 64-len(prefix)-1-len(short)) + "." + short
-	callerName := pr.SessionName
-	if callerName == "" {
-		callerName = pr.Name
-	}
-	sessionName := stsName(callerName, 64)
-	if len(sessionName) < 2 {
-		sessionName = "tvm-" + short
+	// RoleSessionName shows in CloudTrail and in aws:userid on the vended
+	// role, so it names the person as far as the TVM knows them: a trusted
+	// user as itself, anyone else as principal name and session ID (never
+	// the caller's own session name, which the caller chose).
+	sessionName := stsName(pr.User, 64)
+	if pr.User == "" || len(sessionName) < 2 {
+		sessionName = stsName(pr.Name, 64-1-len(short)) + "." + short
 	}
 	tags := []types.Tag{
 		{Key: aws.String(TagSessionID), Value: aws.String(sessionID)},

@@ -74,13 +74,15 @@ func TestAssumeRoleInputNames(t *testing.T) {
 	tests := []struct {
 		caller, wantSource, wantSession string
 	}{
-		{"arn:aws:sts::111122223333:assumed-role/engineer-dev/alice", "stvm.engineer-dev.abababababab", "alice"},
+		// Untrusted callers: principal name and session ID, never the
+		// caller's own session name.
+		{"arn:aws:sts::111122223333:assumed-role/engineer-dev/alice", "stvm.engineer-dev.abababababab", "engineer-dev.abababababab"},
 		{"arn:aws:sts::111122223333:assumed-role/" + strings.Repeat("r", 64) + "/" + strings.Repeat("s", 64),
-			"stvm." + strings.Repeat("r", 46) + ".abababababab", strings.Repeat("s", 64)},
-		{"arn:aws:iam::111122223333:user/path/bob", "stvm.bob.abababababab", "bob"},
-		{"arn:aws:iam::111122223333:user/b", "stvm.b.abababababab", "tvm-abababababab"},
-		{"arn:aws:sts::111122223333:federated-user/carol:x y", "stvm.carol-x-y.abababababab", "carol-x-y"},
-		{"arn:aws:iam::111122223333:root", "stvm.root.abababababab", "root"},
+			"stvm." + strings.Repeat("r", 46) + ".abababababab", strings.Repeat("r", 51) + ".abababababab"},
+		{"arn:aws:iam::111122223333:user/path/bob", "stvm.bob.abababababab", "bob.abababababab"},
+		{"arn:aws:iam::111122223333:user/b", "stvm.b.abababababab", "b.abababababab"},
+		{"arn:aws:sts::111122223333:federated-user/carol:x y", "stvm.carol-x-y.abababababab", "carol-x-y.abababababab"},
+		{"arn:aws:iam::111122223333:root", "stvm.root.abababababab", "root.abababababab"},
 	}
 	for _, tt := range tests {
 		pr, err := policy.ParseCaller(tt.caller)

@@ -18,7 +18,10 @@ profile "dev-readonly" {
   }
 }
 
-# The caller's session name reaches both the session policy and a tag.
+# The caller's role name reaches both the session policy and a tag. (A
+# caller's own session name may not: the compiler refuses
+# principal.session_name in the scoping of a profile that callers from
+# untrusted roles can get.)
 profile "scoped" {
   role_arn = "arn:aws:iam::111122223333:role/sentinel/scoped"
 
@@ -27,12 +30,12 @@ profile "scoped" {
     Statement = [{
       Effect   = "Allow"
       Action   = ["s3:GetObject"]
-      Resource = ["arn:aws:s3:::home/${principal.session_name}/*"]
+      Resource = ["arn:aws:s3:::home/${principal.name}/*"]
     }]
   }
 
   session_tags = {
-    caller = principal.session_name
+    caller = principal.name
   }
 }
 

@@ -477,6 +477,7 @@ var typicalValues = map[string]cty.Value{
 	"request.duration_seconds": cty.NumberIntVal(900),
 	"request.source_ip":        cty.StringVal("10.1.2.3"),
 	"request.time":             cty.StringVal("2026-03-02T12:00:00Z"),
+	"request.client":           cty.StringVal(ClientOther),
 }
 
 // typicalContext has every variable at a typical value (the worst case for

@@ -27,3 +27,9 @@ func Refusal(d Decision, renderErr error) string {
 	}
 	return "this request's values break an STS limit of the profile's session scoping"
 }
+
+// HasProfile reports whether the policy has a profile of this name.
+func (p *Policy) HasProfile(name string) bool {
+	_, ok := p.profiles[name]
+	return ok
+}

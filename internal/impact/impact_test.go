@@ -18,6 +18,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
+func init() {
+	flag.IntVar(&benchN, "bench-n", benchN, "decisions BenchmarkReplayMillion replays")
+}
+
 func compileDir(t testing.TB, dir string) *policy.Policy {
 	t.Helper()
 	srcs, err := policy.ReadDir(dir)

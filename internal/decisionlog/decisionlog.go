@@ -53,9 +53,9 @@ type Event struct {
 	// BreakGlass: an active break-glass event was present. Their expiry caps
 	// the session (zero: no cap recorded).
 	Approved          bool      `json:"approved"`
-	ApprovalExpires   time.Time `json:"approval_expires_at"`
+	ApprovalExpires   time.Time `json:"approval_expires_at,omitzero"`
 	BreakGlass        bool      `json:"break_glass"`
-	BreakGlassExpires time.Time `json:"break_glass_expires_at"`
+	BreakGlassExpires time.Time `json:"break_glass_expires_at,omitzero"`
 
 	Decision        string `json:"decision"` // allow, deny, require_approval (other routes: what the route decided)
 	Rule            string `json:"rule"`

@@ -66,6 +66,8 @@ type Options struct {
 	Baseline *policy.Policy
 	Top      int // groups and examples kept per transition; default 5
 	Workers  int // replay goroutines of ReadFiles; default GOMAXPROCS
+	// Stdin is what ReadFiles reads for the path "-"; default os.Stdin.
+	Stdin io.Reader
 }
 
 // Analyzer replays decision events and collects the report. Add is for one
@@ -84,6 +86,9 @@ func NewAnalyzer(opts Options) *Analyzer {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
 	}
 	return &Analyzer{opts: opts}
 }
@@ -313,7 +318,7 @@ func (a *Analyzer) ReadFiles(paths []string) error {
 	}
 	var err error
 	for _, p := range paths {
-		if err = readChunks(p, chunks); err != nil {
+		if err = readChunks(p, a.opts.Stdin, chunks); err != nil {
 			break
 		}
 	}
@@ -340,8 +345,8 @@ func (s *shard) addLines(c []byte) {
 const maxLine = 1 << 20
 
 // readChunks sends the file in chunks that end at a line end.
-func readChunks(path string, out chan<- []byte) error {
-	var r io.Reader = os.Stdin
+func readChunks(path string, stdin io.Reader, out chan<- []byte) error {
+	r := stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {

@@ -115,6 +115,17 @@ func writeLog(t testing.TB, events []decisionlog.Event) string {
 	return path
 }
 
+// TestRecordedFixture pins testdata/decisions.jsonl, the recorded set the
+// CLI tests, the README and examples/ci replay: the scenarios as the old
+// policy decided them, with noise lines between.
+func TestRecordedFixture(t *testing.T) {
+	got, err := os.ReadFile(writeLog(t, recorded(t, compileDir(t, "testdata/old"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/decisions.jsonl", got)
+}
+
 func wantTransitions() (map[string]int, int, int) {
 	want := map[string]int{}
 	unchanged, notEval := 0, 0

@@ -75,6 +75,13 @@ func (r *Report) Restricting() int {
 	return n
 }
 
+// LostAccess is the number of requests that lose access: allow->deny,
+// allow->require_approval, require_approval->deny, or not evaluable by the
+// proposed policy (the service would deny them).
+func (r *Report) LostAccess() int {
+	return r.Transitions[AllowToDeny] + r.Transitions[AllowToRequireApproval] + r.Transitions[RequireApprovalToDeny] + r.NotEvaluable.Count
+}
+
 // Report merges what every goroutine replayed.
 func (a *Analyzer) Report() *Report {
 	top := a.opts.Top

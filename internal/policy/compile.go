@@ -586,6 +586,7 @@ func (c *compiler) decodeRule(b *hcl.Block) {
 	if a["users"] != nil || a["approver_users"] != nil {
 		c.usersRules = append(c.usersRules, b.DefRange)
 	}
+	c.warnClientOnly(&r, content)
 	if nameOK {
 		c.bundle.Rules = append(c.bundle.Rules, r)
 	}

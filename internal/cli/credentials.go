@@ -57,9 +57,10 @@ func (o *tvmOptions) check() error {
 	return nil
 }
 
-// newClient builds the signing client. A missing region is a usage error.
-func (o *tvmOptions) newClient() (*client.Client, error) {
-	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version)}
+// newClient builds the signing client, which tells the service the client
+// mode (how the command is used). A missing region is a usage error.
+func (o *tvmOptions) newClient(mode string) (*client.Client, error) {
+	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version), client.WithMode(mode)}
 	if o.region != "" {
 		opts = append(opts, client.WithRegion(o.region))
 	}
@@ -182,7 +183,7 @@ func runCredentials(ctx context.Context, o credentialsOptions, stdout, stderr io
 	if o.waitTimeout <= 0 {
 		return usagef("--wait-timeout %s must be positive", o.waitTimeout)
 	}
-	c, err := o.newClient()
+	c, err := o.newClient(client.ModeCredentialProcess)
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func (o *operatorOptions) newClient() (*client.Client, error) {
 	tr.TLSHandshakeTimeout = 10 * time.Second
 	tr.ResponseHeaderTimeout = client.DefaultTimeout
 	o.raw = &captureTransport{base: tr}
-	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version),
+	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version), client.WithMode(client.ModeOther),
 		client.WithHTTPClient(&http.Client{Transport: o.raw, Timeout: client.DefaultTimeout})}
 	if o.region != "" {
 		opts = append(opts, client.WithRegion(o.region))

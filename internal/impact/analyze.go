@@ -95,10 +95,12 @@ func NewAnalyzer(opts Options) *Analyzer {
 
 // shard is one goroutine's share of the results, by recorded policy hash.
 type shard struct {
-	opts    *Options
-	events  int // decision events read
-	skipped int // not replayable
-	byHash  map[string]*tally
+	opts     *Options
+	proposed replayer
+	baseline replayer
+	events   int // decision events read
+	skipped  int // not replayable
+	byHash   map[string]*tally
 }
 
 // tally is what the requests recorded under one policy hash gave.
@@ -133,7 +135,7 @@ type Example struct {
 }
 
 func (a *Analyzer) newShard() *shard {
-	s := &shard{opts: &a.opts, byHash: map[string]*tally{}}
+	s := &shard{opts: &a.opts, byHash: map[string]*tally{}, proposed: replayer{p: a.opts.Proposed}, baseline: replayer{p: a.opts.Baseline}}
 	a.mu.Lock()
 	a.shards = append(a.shards, s)
 	a.mu.Unlock()
@@ -172,14 +174,14 @@ func (s *shard) add(e *decisionlog.Event) {
 	var before Outcome
 	if s.opts.Baseline != nil {
 		var err error
-		before, err = Replay(s.opts.Baseline, e)
+		before, err = s.baseline.replay(e)
 		if err != nil {
 			before = Outcome{Decision: string(policy.Deny), Rule: policy.DefaultDeny, Reason: err.Error()}
 		}
 	} else {
 		before = Recorded(e)
 	}
-	after, err := Replay(s.opts.Proposed, e)
+	after, err := s.proposed.replay(e)
 	if err != nil {
 		if t.notEvaluable == nil {
 			t.notEvaluable = newTransition()
@@ -313,6 +315,7 @@ func (a *Analyzer) ReadFiles(paths []string) error {
 			defer wg.Done()
 			for c := range chunks {
 				s.addLines(c)
+				chunkPool.Put(&c)
 			}
 		}()
 	}
@@ -341,6 +344,17 @@ func (s *shard) addLines(c []byte) {
 	}
 }
 
+// chunkPool recycles the chunks the workers are done with.
+var chunkPool sync.Pool
+
+// getChunk returns an empty buffer of at least size bytes' capacity.
+func getChunk(size int) []byte {
+	if b, ok := chunkPool.Get().(*[]byte); ok && cap(*b) >= size {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, size)
+}
+
 // maxLine bounds one line, as decisionlog.Read does.
 const maxLine = 1 << 20
 
@@ -358,7 +372,7 @@ func readChunks(path string, stdin io.Reader, out chan<- []byte) error {
 	br := bufio.NewReaderSize(r, chunkSize)
 	var carry []byte
 	for {
-		buf := make([]byte, len(carry), chunkSize+len(carry))
+		buf := getChunk(chunkSize + len(carry))[:len(carry)]
 		copy(buf, carry)
 		n, err := io.ReadFull(br, buf[len(carry):cap(buf)])
 		buf = buf[:len(carry)+n]

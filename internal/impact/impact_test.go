@@ -356,3 +356,41 @@ func golden(t *testing.T, path string, got []byte) {
 		t.Errorf("%s has a formatting error", path)
 	}
 }
+
+// TestReadFilesAcrossChunks replays a file of several chunks, whose lines
+// straddle the chunk ends and whose last line has no newline: every event
+// counts once.
+func TestReadFilesAcrossChunks(t *testing.T) {
+	old, proposed := compileDir(t, "testdata/old"), compileDir(t, "testdata/new")
+	base := recorded(t, old)
+	var events []decisionlog.Event
+	for i := range 200 {
+		for _, e := range base {
+			e.RequestID = fmt.Sprintf("%s-%d", e.RequestID, i)
+			events = append(events, e)
+		}
+	}
+	path := writeLog(t, events)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 4*chunkSize {
+		t.Fatalf("the file has %d bytes, fewer than four chunks", len(data))
+	}
+	os.WriteFile(path, bytes.TrimSuffix(data, []byte("\n")), 0o600)
+	for _, workers := range []int{1, 3} {
+		a := NewAnalyzer(Options{Proposed: proposed, Baseline: old, Workers: workers})
+		if err := a.ReadFiles([]string{path, path}); err != nil {
+			t.Fatal(err)
+		}
+		r := a.Report()
+		want, _, _ := wantTransitions()
+		for k := range want {
+			want[k] *= 400
+		}
+		if r.Total != 2*len(events) || r.Events != 2*len(events) || !reflect.DeepEqual(r.Transitions, want) {
+			t.Errorf("%d workers: total %d events %d, want %d; transitions %v", workers, r.Total, r.Events, 2*len(events), r.Transitions)
+		}
+	}
+}

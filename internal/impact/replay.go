@@ -35,7 +35,37 @@ var ErrNotEvaluable = errors.New("the policy cannot evaluate this request")
 // Request rebuilds the policy request of a replayable event under p (p's
 // trusted_session_roles decide the trusted user).
 func Request(p *policy.Policy, e *decisionlog.Event) (policy.Request, error) {
-	pr, err := p.Principal(e.CallerARN, e.UserID, e.OrgID)
+	return (&replayer{p: p}).request(e)
+}
+
+// replayer replays events under one policy, remembering the principals
+// it parsed: a log names few callers many times.
+type replayer struct {
+	p          *policy.Policy
+	principals map[string]policy.Principal // by caller ARN, without UserID and OrgID
+}
+
+// maxCachedPrincipals bounds a replayer's cache.
+const maxCachedPrincipals = 1 << 16
+
+func (r *replayer) principal(callerARN, userID, orgID string) (policy.Principal, error) {
+	pr, ok := r.principals[callerARN]
+	if !ok {
+		var err error
+		if pr, err = r.p.Principal(callerARN, "", ""); err != nil {
+			return policy.Principal{}, err
+		}
+		if r.principals == nil || len(r.principals) >= maxCachedPrincipals {
+			r.principals = map[string]policy.Principal{}
+		}
+		r.principals[callerARN] = pr
+	}
+	pr.UserID, pr.OrgID = userID, orgID
+	return pr, nil
+}
+
+func (r *replayer) request(e *decisionlog.Event) (policy.Request, error) {
+	pr, err := r.principal(e.CallerARN, e.UserID, e.OrgID)
 	if err != nil {
 		return policy.Request{}, fmt.Errorf("%w: caller: %v", ErrNotEvaluable, err)
 	}
@@ -81,12 +111,16 @@ func Decide(p *policy.Policy, req *policy.Request) Outcome {
 // Replay decides a recorded event again under p. A request whose profile p
 // does not have, or whose caller p cannot parse, is ErrNotEvaluable.
 func Replay(p *policy.Policy, e *decisionlog.Event) (Outcome, error) {
-	if !p.HasProfile(e.Profile) {
+	return (&replayer{p: p}).replay(e)
+}
+
+func (r *replayer) replay(e *decisionlog.Event) (Outcome, error) {
+	if !r.p.HasProfile(e.Profile) {
 		return Outcome{}, fmt.Errorf("%w: no profile %q", ErrNotEvaluable, e.Profile)
 	}
-	req, err := Request(p, e)
+	req, err := r.request(e)
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Decide(p, &req), nil
+	return Decide(r.p, &req), nil
 }

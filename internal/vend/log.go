@@ -12,14 +12,15 @@ import (
 
 // ClientHeader is the request header in which a client says how it is used
 // (request.client): one of policy.ClientModes. Without it the mode is
-// "other". The caller controls it; the service only records it.
+// "other"; an empty value is there, and invalid, like any other. The caller
+// controls it; the service only records it.
 const ClientHeader = "X-Sentinel-Client"
 
 // clientMode reads the client mode of a request; an unknown mode is an
 // invalid request.
 func clientMode(req *Request) (string, *apiError) {
-	v, _ := header(req, ClientHeader)
-	if v == "" {
+	v, ok := header(req, ClientHeader)
+	if !ok {
 		return policy.ClientOther, nil
 	}
 	if !policy.IsClientMode(v) {

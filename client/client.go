@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,10 +63,12 @@ type Client struct {
 	retries   int
 	backoff   time.Duration
 	userAgent string
+	mode      string
 	now       func() time.Time
 }
 
 type options struct {
+	mode       string
 	creds      aws.CredentialsProvider
 	profile    string
 	region     string
@@ -108,6 +111,28 @@ func WithRetryBackoff(d time.Duration) Option { return func(o *options) { o.back
 // WithUserAgent sets the User-Agent header (never signed).
 func WithUserAgent(ua string) Option { return func(o *options) { o.userAgent = ua } }
 
+// Client modes: how the caller uses the TVM, sent in the ClientHeader of
+// every request. The service records the mode on the session and in its
+// decision log, and policies can read it as request.client. The caller
+// sets it, so it refines a policy rule and never secures one.
+const (
+	ModeCredentialProcess = "credential_process" // an AWS credential_process
+	ModeAgent             = "agent"              // a local credential server
+	ModeExec              = "exec"               // a command run with credentials
+	ModeSDK               = "sdk"                // this package (the default), e.g. Provider
+	ModeConsole           = "console"            // a console sign-in
+	ModeOther             = "other"              // anything else
+)
+
+// ClientHeader carries the client mode.
+const ClientHeader = "X-Sentinel-Client"
+
+var modes = []string{ModeCredentialProcess, ModeAgent, ModeExec, ModeSDK, ModeConsole, ModeOther}
+
+// WithMode sets the client mode (default ModeSDK); New refuses a mode that
+// is not one of the Mode constants.
+func WithMode(mode string) Option { return func(o *options) { o.mode = mode } }
+
 // WithClock sets the signing clock (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
@@ -126,7 +151,7 @@ func RegionFromURL(u *url.URL) string {
 // custom domain, or `sentinel-tvm dev`'s http://127.0.0.1:PORT); routes are
 // appended to its path.
 func New(rawURL string, opts ...Option) (*Client, error) {
-	o := options{retries: DefaultRetries, backoff: 200 * time.Millisecond, userAgent: "sentinel-tvm-client", now: time.Now,
+	o := options{mode: ModeSDK, retries: DefaultRetries, backoff: 200 * time.Millisecond, userAgent: "sentinel-tvm-client", now: time.Now,
 		loadConfig: func(ctx context.Context, profile string) (aws.Config, error) {
 			var fns []func(*config.LoadOptions) error
 			if profile != "" {
@@ -136,6 +161,9 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		}}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if !slices.Contains(modes, o.mode) {
+		return nil, fmt.Errorf("client: mode %q is not one of %s", o.mode, strings.Join(modes, ", "))
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
@@ -179,12 +207,15 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		base: u, region: region, creds: creds, http: hc, signer: v4.NewSigner(),
-		retries: o.retries, backoff: o.backoff, userAgent: o.userAgent, now: o.now,
+		retries: o.retries, backoff: o.backoff, userAgent: o.userAgent, mode: o.mode, now: o.now,
 	}, nil
 }
 
 // URL returns the API's base URL.
 func (c *Client) URL() string { return c.base.String() }
+
+// Mode returns the client mode the client sends.
+func (c *Client) Mode() string { return c.mode }
 
 // Region returns the region the client signs for.
 func (c *Client) Region() string { return c.region }
@@ -326,6 +357,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, body []byte, c
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set(ClientHeader, c.mode)
 	if co.idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", co.idempotencyKey)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -501,5 +502,37 @@ func TestApprovalFlow(t *testing.T) {
 	}
 	if s, err := alice.GetSession(ctx, resp.SessionID); err != nil || s.Profile != "prod-admin" || s.Status != "active" {
 		t.Errorf("session = %+v, %v", s, err)
+	}
+}
+
+func TestModeHeader(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get(client.ClientHeader))
+		w.Write([]byte(`{"status":"ok","policy_sha256":"x","version":"v"}`))
+	}))
+	defer srv.Close()
+	creds := client.WithCredentials(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIA", SecretAccessKey: "s"}, nil
+	}))
+	for _, mode := range []string{"", client.ModeExec, client.ModeCredentialProcess} {
+		opts := []client.Option{client.WithRegion("us-west-2"), creds}
+		if mode != "" {
+			opts = append(opts, client.WithMode(mode))
+		}
+		c, err := client.New(srv.URL, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := health(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"sdk", "exec", "credential_process"}; !slices.Equal(got, want) {
+		t.Errorf("%s sent: %v, want %v", client.ClientHeader, got, want)
+	}
+	_, err := client.New(srv.URL, client.WithRegion("us-west-2"), creds, client.WithMode("curl"))
+	if err == nil || !strings.Contains(err.Error(), `mode "curl" is not one of credential_process, agent, exec, sdk, console, other`) {
+		t.Fatalf("a bad mode: %v", err)
 	}
 }

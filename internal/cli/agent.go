@@ -100,7 +100,7 @@ func runAgent(ctx context.Context, o agentOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	c, err := o.newClient()
+	c, err := o.newClientAs(client.ModeAgent)
 	if err != nil {
 		return err
 	}

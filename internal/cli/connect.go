@@ -66,10 +66,17 @@ func (o *clientOptions) checkURL() error {
 	return nil
 }
 
-// newClient checks the URL and builds the signing client; with --json it
-// records the bodies of the answers for print. A URL that names no region
-// without --region is a usage error.
+// newClient is newClientAs for the commands that are plain API calls
+// (client mode "other").
 func (o *clientOptions) newClient() (*client.Client, error) {
+	return o.newClientAs(client.ModeOther)
+}
+
+// newClientAs checks the URL and builds the signing client, which tells the
+// service the client mode (how the command is used); with --json it records
+// the bodies of the answers for print. A URL that names no region without
+// --region is a usage error.
+func (o *clientOptions) newClientAs(mode string) (*client.Client, error) {
 	if err := o.checkURL(); err != nil {
 		return nil, err
 	}
@@ -82,7 +89,7 @@ func (o *clientOptions) newClient() (*client.Client, error) {
 		o.raw = &captureTransport{base: tr}
 		rt = o.raw
 	}
-	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version),
+	opts := []client.Option{client.WithUserAgent("sentinel-tvm/" + Version), client.WithMode(mode),
 		client.WithHTTPClient(&http.Client{Transport: rt, Timeout: client.DefaultTimeout})}
 	if o.region != "" {
 		opts = append(opts, client.WithRegion(o.region))

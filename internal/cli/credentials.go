@@ -116,7 +116,7 @@ func runCredentials(ctx context.Context, o credentialsOptions, stdout, stderr io
 	if o.waitTimeout <= 0 {
 		return usagef("--wait-timeout %s must be positive", o.waitTimeout)
 	}
-	c, err := o.newClient()
+	c, err := o.newClientAs(client.ModeCredentialProcess)
 	if err != nil {
 		return err
 	}

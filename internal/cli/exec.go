@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sentinel-tvm/sentinel-tvm/client"
 )
 
 // childEnvDrop are the variables exec removes from the command's
@@ -57,7 +59,7 @@ func runExec(ctx context.Context, o vendOptions, argv []string, stdin io.Reader,
 	if err := o.check(); err != nil {
 		return err
 	}
-	c, err := o.newClient()
+	c, err := o.newClientAs(client.ModeExec)
 	if err != nil {
 		return err
 	}

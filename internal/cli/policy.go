@@ -19,9 +19,9 @@ import (
 func policyCommand() *cobra.Command {
 	c := withUsageGroups(&cobra.Command{
 		Use:   "policy",
-		Short: "Compile, test, explain and format HCL policies",
+		Short: "Compile, test, explain and format HCL policies, and replay logged decisions against them",
 	})
-	c.AddCommand(compileCommand(), testCommand(), explainCommand(), fmtCommand())
+	c.AddCommand(compileCommand(), testCommand(), explainCommand(), fmtCommand(), impactCommand())
 	return c
 }
 

@@ -987,7 +987,7 @@ func TestUsage(t *testing.T) {
 			name:       "policy without a subcommand",
 			args:       []string{"policy"},
 			wantCode:   2,
-			wantStderr: "Error: sentinel-tvm policy needs a subcommand: compile, explain, fmt, test\nRun 'sentinel-tvm policy --help' for usage.\n",
+			wantStderr: "Error: sentinel-tvm policy needs a subcommand: compile, explain, fmt, impact, test\nRun 'sentinel-tvm policy --help' for usage.\n",
 		},
 		{
 			name:       "unknown policy subcommand",

@@ -492,6 +492,7 @@ var typicalValues = map[string]cty.Value{
 	"request.duration_seconds": cty.NumberIntVal(900),
 	"request.source_ip":        cty.StringVal("10.1.2.3"),
 	"request.time":             cty.StringVal("2026-03-02T12:00:00Z"),
+	"request.client":           cty.StringVal(ClientOther),
 }
 
 // typicalContext has every variable at a typical value (the worst case for
@@ -609,6 +610,7 @@ func (c *compiler) decodeRule(b *hcl.Block) {
 	if a["users"] != nil || a["approver_users"] != nil {
 		c.usersRules = append(c.usersRules, b.DefRange)
 	}
+	c.warnClientOnly(&r, content)
 	if nameOK {
 		c.bundle.Rules = append(c.bundle.Rules, r)
 	}

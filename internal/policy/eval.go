@@ -18,6 +18,10 @@ type Request struct {
 	Time      time.Time
 	SourceIP  netip.Addr    // the zero Addr when unknown
 	Duration  time.Duration // requested; 0 when the request names none
+	// Client is the client mode the caller declared (request.client), one
+	// of ClientModes, or "" when unknown. The caller controls it: it may
+	// refine a rule, never secure one.
+	Client string
 
 	// Approval is set when the request carries an approved, unused approval
 	// for this principal and profile; BreakGlass when an event is active for
@@ -310,6 +314,7 @@ func requestContext(req *Request, requested time.Duration) *hcl.EvalContext {
 				"duration_seconds": cty.NumberIntVal(int64(requested / time.Second)),
 				"source_ip":        cty.StringVal(ip),
 				"time":             cty.StringVal(req.Time.UTC().Format(time.RFC3339)),
+				"client":           cty.StringVal(req.Client),
 			}),
 		},
 		Functions: functions,

@@ -46,6 +46,7 @@ var variables = map[string]map[string]variable{
 		"duration_seconds": {cty.Number, cty.NumberIntVal(3600)},
 		"source_ip":        {cty.String, cty.StringVal("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")},
 		"time":             {cty.String, cty.StringVal("2026-12-31T23:59:59Z")},
+		"client":           {cty.String, cty.StringVal(ClientCredentialProcess)},
 	},
 }
 

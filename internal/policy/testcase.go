@@ -25,7 +25,7 @@ var (
 		{Name: "expect", Required: true}, {Name: "expect_rule"}, {Name: "expect_duration"},
 		// Extensions to the contract: the request context values a test
 		// cannot otherwise set.
-		{Name: "org_id"}, {Name: "user_id"},
+		{Name: "org_id"}, {Name: "user_id"}, {Name: "client"},
 	}}
 )
 
@@ -112,6 +112,13 @@ func (c *compiler) decodeTests(p *Policy) []TestCase {
 			req.SourceIP = ip
 		}
 		req.Duration, _ = c.duration(a["duration"], 0)
+		req.Client = ClientOther // what the service records without the header
+		if s, ok := c.str(a["client"]); ok {
+			if !IsClientMode(s) {
+				c.add(errorAt(a["client"].Expr.Range(), "Invalid client", "client must be one of %s; got %q.%s", quoteList(ClientModes), s, suggestion(s, ClientModes)))
+			}
+			req.Client = s
+		}
 		if bg, _ := c.bool(a["break_glass"]); bg {
 			// An event opened at the request's time under the block that
 			// covers it lasts that block's max_duration.

@@ -62,6 +62,7 @@ type sessionItem struct {
 	BreakGlassID   string `dynamodbav:"break_glass_id,omitempty"`
 	RequestID      string `dynamodbav:"request_id,omitempty"`
 	SourceIP       string `dynamodbav:"source_ip,omitempty"`
+	Client         string `dynamodbav:"client,omitempty"`
 	IssuedAt       int64  `dynamodbav:"issued_at"`
 	ExpiresAt      int64  `dynamodbav:"expires_at"`
 	Status         string `dynamodbav:"status"`
@@ -78,7 +79,7 @@ func (s SessionRecord) item(retention time.Duration) sessionItem {
 		ID:       s.ID, Principal: s.Principal, User: s.User, CallerARN: s.CallerARN,
 		Profile: s.Profile, RoleARN: s.RoleARN, SourceIdentity: s.SourceIdentity,
 		Rule: s.Rule, Via: s.Via, ApprovalID: s.ApprovalID, BreakGlassID: s.BreakGlassID,
-		RequestID: s.RequestID, SourceIP: s.SourceIP,
+		RequestID: s.RequestID, SourceIP: s.SourceIP, Client: s.Client,
 		IssuedAt: epoch(s.IssuedAt), ExpiresAt: epoch(s.ExpiresAt), Status: string(s.Status),
 		FailureReason: s.FailureReason,
 		RevokedAt:     epoch(s.RevokedAt), RevokedBy: s.RevokedBy, RevokeReason: s.RevokeReason,
@@ -91,7 +92,7 @@ func (it sessionItem) record() SessionRecord {
 		ID: it.ID, Principal: it.Principal, User: it.User, CallerARN: it.CallerARN,
 		Profile: it.Profile, RoleARN: it.RoleARN, SourceIdentity: it.SourceIdentity,
 		Rule: it.Rule, Via: it.Via, ApprovalID: it.ApprovalID, BreakGlassID: it.BreakGlassID,
-		RequestID: it.RequestID, SourceIP: it.SourceIP,
+		RequestID: it.RequestID, SourceIP: it.SourceIP, Client: it.Client,
 		IssuedAt: fromEpoch(it.IssuedAt), ExpiresAt: fromEpoch(it.ExpiresAt), Status: SessionStatus(it.Status),
 		FailureReason: it.FailureReason,
 		RevokedAt:     fromEpoch(it.RevokedAt), RevokedBy: it.RevokedBy, RevokeReason: it.RevokeReason,

@@ -222,6 +222,7 @@ type SessionRecord struct {
 	BreakGlassID   string
 	RequestID      string
 	SourceIP       string
+	Client         string // client mode the caller declared (caller-controlled)
 	IssuedAt       time.Time
 	ExpiresAt      time.Time
 	Status         SessionStatus // Vend stores active whatever is set here

@@ -110,9 +110,9 @@ func (s *Service) createApproval(ctx context.Context, c *call) (Response, *apiEr
 	if aerr != nil {
 		return Response{}, aerr
 	}
-	preq := policy.Request{Principal: *c.caller, Profile: body.Profile, Time: s.d.Now().UTC(), SourceIP: c.sourceIP, Duration: requested}
+	preq := policy.Request{Principal: *c.caller, Profile: body.Profile, Time: s.d.Now().UTC(), SourceIP: c.sourceIP, Duration: requested, Client: c.client}
 	d := p.Evaluate(&preq)
-	c.decision, c.rule, c.reason = string(d.Effect), d.Rule, d.Reason
+	c.recordDecision(p, &preq, d)
 	switch d.Effect {
 	case policy.Deny:
 		return Response{}, fail(CodePolicyDenied, "%s", d.Reason)

@@ -92,9 +92,10 @@ func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 		duration = time.Duration(secs) * time.Second
 	}
 	now := s.d.Now().UTC()
-	d := p.Evaluate(&policy.Request{Principal: *c.caller, Profile: body.Profile, Time: now, SourceIP: c.sourceIP})
+	preq := policy.Request{Principal: *c.caller, Profile: body.Profile, Time: now, SourceIP: c.sourceIP, Client: c.client}
+	d := p.Evaluate(&preq)
 	if d.Effect == policy.Deny && d.Rule != policy.DefaultDeny {
-		c.decision, c.rule, c.reason = string(d.Effect), d.Rule, d.Reason
+		c.recordDecision(p, &preq, d)
 		return Response{}, fail(CodeForbidden, "rule %s denies this profile, and break-glass never overrides a deny rule", d.Rule)
 	}
 	id, err := s.d.NewID()

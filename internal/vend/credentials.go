@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -82,12 +81,12 @@ func (s *Service) credentials(ctx context.Context, c *call) (Response, *apiError
 		return Response{}, aerr
 	}
 	now := s.d.Now().UTC()
-	preq := policy.Request{Principal: *c.caller, Profile: body.Profile, Time: now, SourceIP: c.sourceIP, Duration: requested}
+	preq := policy.Request{Principal: *c.caller, Profile: body.Profile, Time: now, SourceIP: c.sourceIP, Duration: requested, Client: c.client}
 	d, approval, event, aerr := s.decide(ctx, p, &preq, body.ApprovalID)
 	if aerr != nil {
 		return Response{}, aerr
 	}
-	c.decision, c.rule, c.reason, c.via = string(d.Effect), d.Rule, d.Reason, d.Via
+	c.recordDecision(p, &preq, d)
 
 	switch d.Effect {
 	case policy.Deny:
@@ -225,27 +224,23 @@ func (s *Service) requireApproval(ctx context.Context, c *call, p *policy.Policy
 // vend scopes, records and issues the credentials of an allowed request.
 func (s *Service) vend(ctx context.Context, c *call, p *policy.Policy, d policy.Decision, preq *policy.Request,
 	approval *store.ApprovalRequest, event *store.BreakGlassEvent, format string) (Response, *apiError) {
-	if d.Duration < minSTSDuration {
-		c.decision = string(policy.Deny)
+	if d.Duration < policy.MinSessionDuration {
+		reason := c.refuse(policy.Refusal(d, nil))
 		if aerr := s.count(ctx, c, preq.Profile); aerr != nil {
 			return Response{}, aerr
 		}
-		return Response{}, fail(CodePolicyDenied, "the session would last %s, less than the 15m STS minimum", d.Duration)
+		return Response{}, fail(CodePolicyDenied, "%s", reason)
 	}
 	scope, err := p.Render(d, preq)
 	if err != nil {
-		c.decision = string(policy.Deny)
+		reason := c.refuse(policy.Refusal(d, err))
 		if aerr := s.count(ctx, c, preq.Profile); aerr != nil {
 			return Response{}, aerr
 		}
-		if errors.Is(err, policy.ErrUnsafeValue) {
-			return Response{}, failCause(CodePolicyDenied, err, "a value of this request cannot be used in the session policy")
+		if errors.Is(err, policy.ErrUnsafeValue) || errors.Is(err, policy.ErrEmptyValue) {
+			return Response{}, failCause(CodePolicyDenied, err, "%s", reason)
 		}
-		if errors.Is(err, policy.ErrEmptyValue) {
-			// The message names the variable (e.g. principal.user), not its value.
-			return Response{}, failCause(CodePolicyDenied, err, "the profile's session scoping needs %s, which is empty for this caller", emptyVariable(err))
-		}
-		return Response{}, failCause(CodeInvalidRequest, err, "this request's values break an STS limit of the profile's session scoping")
+		return Response{}, failCause(CodeInvalidRequest, err, "%s", reason)
 	}
 	sessionID, err := s.d.NewID()
 	if err != nil {
@@ -259,7 +254,7 @@ func (s *Service) vend(ctx context.Context, c *call, p *policy.Policy, d policy.
 	rec := store.SessionRecord{
 		ID: sessionID, Principal: preq.Principal.ARN, User: preq.Principal.User, CallerARN: preq.Principal.CallerARN,
 		Profile: preq.Profile, RoleARN: d.RoleARN, SourceIdentity: aws.ToString(in.SourceIdentity), Rule: d.Rule, Via: d.Via,
-		RequestID: c.requestID, SourceIP: c.req.RequestContext.Identity.SourceIP,
+		RequestID: c.requestID, SourceIP: c.req.RequestContext.Identity.SourceIP, Client: c.client,
 		IssuedAt: preq.Time, ExpiresAt: preq.Time.Add(d.Duration),
 	}
 	if approval != nil {
@@ -293,15 +288,6 @@ func (s *Service) vend(ctx context.Context, c *call, p *policy.Policy, d policy.
 		return Response{}, failCause(CodeUnavailable, err, "credentials could not be issued; try again later")
 	}
 	return credentialsResponse(format, d, preq, rec, out), nil
-}
-
-// emptyVariable extracts the variable name ErrEmptyValue reports.
-func emptyVariable(err error) string {
-	msg := err.Error()
-	if i, j := strings.LastIndexByte(msg, '('), strings.LastIndexByte(msg, ')'); i >= 0 && j > i {
-		return msg[i+1 : j]
-	}
-	return "a value"
 }
 
 // markFailed records, best effort, that a recorded session got no

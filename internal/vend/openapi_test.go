@@ -389,6 +389,9 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	k.do(h, ok(apiCall{caller: callerARN, method: "GET", path: "/v1/health"}, 200))
 	k.do(h, ok(apiCall{caller: callerARN, method: "GET", path: "/v1/profiles"}, 200))
 	k.do(h, ok(apiCall{caller: eng2, method: "GET", path: "/v1/profiles"}, 200))
+	k.do(h, ok(apiCall{caller: eng2, method: "GET", path: "/v1/profiles", header: map[string]string{vend.ClientHeader: "agent"}}, 200))
+	k.do(h, bad(apiCall{caller: eng2, method: "GET", path: "/v1/profiles", header: map[string]string{vend.ClientHeader: "curl"}, undocumented: true},
+		400, vend.CodeInvalidRequest))
 
 	// Credentials: the three formats.
 	r := k.do(h, ok(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 200))

@@ -36,6 +36,8 @@ func TestEmptyParametersAreInvalid(t *testing.T) {
 		{name: "empty Idempotency-Key", method: "POST", route: "/v1/approvals", header: vend.IdempotencyHeader,
 			body:    `{"profile":"prod-admin","justification":"deploy the hotfix"}`,
 			message: "Idempotency-Key must be 1-255 printable ASCII characters without spaces", absentStatusSet: 201},
+		{name: "empty X-Sentinel-Client", method: "POST", route: "/v1/credentials", header: vend.ClientHeader, body: `{"profile":"dev-readonly"}`,
+			message: "X-Sentinel-Client must be one of credential_process, agent, exec, sdk, console, other", absentStatusSet: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,7 +34,7 @@ func (s *Service) profiles(ctx context.Context, c *call) (Response, *apiError) {
 	now := s.d.Now().UTC()
 	entries := []profileEntry{}
 	for _, name := range p.ProfileNames() {
-		req := policy.Request{Principal: *c.caller, Profile: name, Time: now, SourceIP: c.sourceIP}
+		req := policy.Request{Principal: *c.caller, Profile: name, Time: now, SourceIP: c.sourceIP, Client: c.client}
 		d := p.Evaluate(&req)
 		access, rule := "", d.Rule
 		switch {

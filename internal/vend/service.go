@@ -143,6 +143,8 @@ type call struct {
 	sessionID string
 	duration  int64
 	via       string
+	client    string      // client mode (X-Sentinel-Client)
+	eval      *evaluation // the policy evaluation, when one decided
 }
 
 // HandleJSON decodes a raw API Gateway event and handles it; the Lambda
@@ -182,6 +184,9 @@ func (s *Service) Handle(ctx context.Context, req *Request) (resp Response) {
 		return aerr.response(c.requestID)
 	}
 	if aerr = s.identify(c); aerr != nil {
+		return aerr.response(c.requestID)
+	}
+	if c.client, aerr = clientMode(req); aerr != nil {
 		return aerr.response(c.requestID)
 	}
 	resp, aerr = route(ctx, c)

@@ -42,6 +42,7 @@ type sessionJSON struct {
 	ApprovalID        string `json:"approval_id,omitempty"`
 	BreakGlassID      string `json:"break_glass_id,omitempty"`
 	SourceIP          string `json:"source_ip,omitempty"`
+	Client            string `json:"client,omitempty"`
 	IssuedAt          string `json:"issued_at"`
 	ExpiresAt         string `json:"expires_at"`
 	FailureReason     string `json:"failure_reason,omitempty"`
@@ -55,7 +56,7 @@ func sessionView(s store.SessionRecord) sessionJSON {
 	return sessionJSON{
 		SessionID: s.ID, Principal: s.Principal, User: s.User, CallerARN: s.CallerARN, Profile: s.Profile, RoleARN: s.RoleARN,
 		SourceIdentity: s.SourceIdentity, Status: string(s.Status), Rule: s.Rule, Via: s.Via, ApprovalID: s.ApprovalID,
-		BreakGlassID: s.BreakGlassID, SourceIP: s.SourceIP, IssuedAt: rfc3339(s.IssuedAt), ExpiresAt: rfc3339(s.ExpiresAt),
+		BreakGlassID: s.BreakGlassID, SourceIP: s.SourceIP, Client: s.Client, IssuedAt: rfc3339(s.IssuedAt), ExpiresAt: rfc3339(s.ExpiresAt),
 		FailureReason: s.FailureReason, RevokedAt: rfc3339(s.RevokedAt), RevokedBy: s.RevokedBy, RevokeReason: s.RevokeReason,
 		RevokeEnforcement: s.RevokeEnforcement,
 	}

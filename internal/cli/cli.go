@@ -65,6 +65,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(sessionsCommand())
 	root.AddCommand(sessionCommand())
 	root.AddCommand(revokeCommand())
+	root.AddCommand(reportCommand())
+	root.AddCommand(exportCommand())
 
 	cmd, err := root.ExecuteC()
 	var ue usageError

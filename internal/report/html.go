@@ -25,7 +25,7 @@ var templates embed.FS
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
 	"date":     func(t time.Time) string { return fmtTime(t, "2006-01-02") },
 	"time":     func(t time.Time) string { return fmtTime(t, "2006-01-02 15:04 UTC") },
-	"duration": fmtDuration,
+	"duration": FormatDuration,
 	"lasted":   SessionDuration,
 }).ParseFS(templates, "report.html.tmpl"))
 
@@ -36,8 +36,8 @@ func fmtTime(t time.Time, layout string) string {
 	return t.UTC().Format(layout)
 }
 
-// fmtDuration is a duration to the second, like 1h5m or 45s; "-" for zero.
-func fmtDuration(d time.Duration) string {
+// FormatDuration is a duration to the second, like 1h5m or 45s; "-" for zero.
+func FormatDuration(d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}

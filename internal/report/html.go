@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"image/color"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,9 +105,9 @@ func shortARN(arn string) string {
 		return arn[i+len(":assumed-role/"):]
 	}
 	if i := strings.LastIndex(arn, ":"); i >= 0 {
-		return arn[i+1:]
+		arn = arn[i+1:]
 	}
-	return arn
+	return strings.TrimPrefix(arn, "role/")
 }
 
 func truncate(s string, n int) string {
@@ -138,6 +140,7 @@ func (r *Report) vendsChart() (template.HTML, error) {
 	p := plot.New()
 	p.Title.Text = "Vends per day and profile (UTC)"
 	p.Y.Label.Text = "vends"
+	p.Y.Tick.Marker = countTicks{}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	days := make([]string, len(r.VendsPerDay))
@@ -173,9 +176,32 @@ func (r *Report) vendsChart() (template.HTML, error) {
 	p.X.Tick.Label.Rotation = 1.5708
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.YAlign = draw.YCenter
-	p.Y.Min = 0
+	// Head room for the legend above the highest bar.
+	highest := 0
+	for _, d := range r.VendsPerDay {
+		highest = max(highest, d.Total)
+	}
+	p.Y.Min, p.Y.Max = 0, float64(highest)*1.15+float64(len(r.Profiles))*0.12*float64(max(highest, 1))+1
 	p.Add(plotter.NewGrid())
 	return svg(p, 6.5*vg.Inch, 3.4*vg.Inch)
+}
+
+// countTicks are the default ticks of an axis of counts, whole numbers
+// only.
+type countTicks struct{}
+
+func (countTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
+		if t.Value != math.Trunc(t.Value) {
+			continue
+		}
+		if t.Label != "" {
+			t.Label = strconv.Itoa(int(t.Value))
+		}
+		out = append(out, t)
+	}
+	return out
 }
 
 // barChart is a horizontal bar chart of counts, largest on top.
@@ -210,5 +236,6 @@ func barChart(counts []Count, title string, label func(string) string) (template
 	p.NominalY(names...)
 	p.X.Min = 0
 	p.X.Label.Text = "count"
+	p.X.Tick.Marker = countTicks{}
 	return svg(p, 4.4*vg.Inch, vg.Length(0.9+0.26*float64(len(counts)))*vg.Inch)
 }

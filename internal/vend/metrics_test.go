@@ -47,7 +47,7 @@ func TestMetricsCatalog(t *testing.T) {
 	got := map[string]bool{}
 	rv := &fakeRevoker{}
 	h := newHarness(t, withRevoker(rv), withConfig(func(c *vend.Config) { c.RateLimit = 6 }))
-	sid := h.do(loadEvent(t, "credentials-native.json")).JSON["session_id"].(string) // Vends, by profile
+	sid := h.do(loadEvent(t, "credentials-native.json")).JSON["session_id"].(string)             // Vends, by profile
 	wantStatus(t, h.do(loadEvent(t, "credentials-native.json").profile("prod-denied")), 403)     // Denials by rule
 	wantStatus(t, h.do(loadEvent(t, "credentials-native.json").profile("no-such-profile")), 403) // Denials by code
 	wantStatus(t, h.do(loadEvent(t, "credentials-native.json").profile("prod-admin")), 403)      // ApprovalsRequired
@@ -90,4 +90,3 @@ func wantStatus(t *testing.T, r result, status int) {
 		t.Fatalf("got %d %s, want %d", r.StatusCode, r.Body, status)
 	}
 }
-

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -209,6 +210,11 @@ every value as is.`,
 			return err
 		}
 		inPeriod := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+		warn := func(w string) {
+			if w != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "sentinel-tvm: warning: %s\n", w)
+			}
+		}
 		read := 0
 		switch kind {
 		case "sessions":
@@ -216,6 +222,7 @@ every value as is.`,
 			if err != nil {
 				return refusal(err)
 			}
+			warn(capWarning("sessions", len(ss), oldestOf(ss, func(s client.Session) time.Time { return s.IssuedAt }), from))
 			for _, s := range ss {
 				if inPeriod(s.IssuedAt) {
 					if err := x.record(sessionRow(s), s); err != nil {
@@ -225,7 +232,7 @@ every value as is.`,
 			}
 			read = len(ss)
 		case "approvals":
-			err = listApprovals(ctx, c, func(as []client.Approval) error {
+			err = listApprovals(ctx, c, from, warn, func(as []client.Approval) error {
 				for _, a := range as {
 					if inPeriod(a.CreatedAt) {
 						if err := x.record(approvalRow(a), a); err != nil {
@@ -241,6 +248,7 @@ every value as is.`,
 			if err != nil {
 				return refusal(err)
 			}
+			warn(capWarning("break-glass events", len(es), oldestOf(es, func(e client.BreakGlassEvent) time.Time { return e.OpenedAt }), from))
 			for _, e := range es {
 				if inPeriod(e.OpenedAt) {
 					if err := x.record(breakGlassRow(e), e); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/client"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/decisionlog"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	usagereport "github.com/sentinel-tvm/sentinel-tvm/internal/report"
 )
 
@@ -116,14 +117,41 @@ func (d *decisionSource) read(ctx context.Context, o *operatorOptions, region st
 	return decisionlog.ReadCloudWatch(ctx, cloudwatchlogs.NewFromConfig(cfg), d.logGroup, from, to, keep, progress)
 }
 
+// listCap is how many items a list route answers at most (newest first);
+// the routes have no pages yet.
+const listCap = store.DefaultListLimit
+
+// capWarning says when a list came back full and its oldest item is still
+// inside the period: older items of the period are missing.
+func capWarning(what string, n int, oldest, from time.Time) string {
+	if n < listCap || oldest.IsZero() || oldest.Before(from) {
+		return ""
+	}
+	return fmt.Sprintf("The TVM answered its maximum of %d %s, the oldest from %s: %s of the period before then are missing. Ask for a shorter period.",
+		listCap, what, oldest.UTC().Format(time.RFC3339), what)
+}
+
+func oldestOf[T any](items []T, at func(T) time.Time) time.Time {
+	var o time.Time
+	for _, it := range items {
+		if t := at(it); !t.IsZero() && (o.IsZero() || t.Before(o)) {
+			o = t
+		}
+	}
+	return o
+}
+
 // listApprovals reads the approvals the caller may see, one status at a
 // time (the API lists others' requests by status).
-func listApprovals(ctx context.Context, c *client.Client, page func([]client.Approval) error) error {
+func listApprovals(ctx context.Context, c *client.Client, from time.Time, warn func(string), page func([]client.Approval) error) error {
 	seen := map[string]bool{}
 	for _, status := range approvalStatuses {
 		as, err := c.ListApprovals(ctx, status)
 		if err != nil {
 			return refusal(err)
+		}
+		if w := capWarning(status+" approval requests", len(as), oldestOf(as, func(a client.Approval) time.Time { return a.CreatedAt }), from); w != "" {
+			warn(w)
 		}
 		fresh := as[:0]
 		for _, a := range as {
@@ -178,15 +206,23 @@ either, the report leaves them out.`,
 			now = p.now
 		}
 		in := usagereport.Input{From: from, To: to, GeneratedAt: now(), Source: c.URL(), HasDecisions: d.given()}
+		warn := func(w string) {
+			if w != "" {
+				in.Warnings = append(in.Warnings, w)
+				fmt.Fprintf(cmd.ErrOrStderr(), "sentinel-tvm: warning: %s\n", w)
+			}
+		}
 		if in.Sessions, err = c.ListSessions(ctx, client.SessionFilter{}); err != nil {
 			return refusal(err)
 		}
-		if err := listApprovals(ctx, c, func(as []client.Approval) error { in.Approvals = append(in.Approvals, as...); return nil }); err != nil {
+		warn(capWarning("sessions", len(in.Sessions), oldestOf(in.Sessions, func(s client.Session) time.Time { return s.IssuedAt }), from))
+		if err := listApprovals(ctx, c, from, warn, func(as []client.Approval) error { in.Approvals = append(in.Approvals, as...); return nil }); err != nil {
 			return err
 		}
 		if in.BreakGlass, err = c.ListBreakGlass(ctx, false); err != nil {
 			return refusal(err)
 		}
+		warn(capWarning("break-glass events", len(in.BreakGlass), oldestOf(in.BreakGlass, func(e client.BreakGlassEvent) time.Time { return e.OpenedAt }), from))
 		if d.given() {
 			err := d.read(ctx, &o, c.Region(), from, to, func(e decisionlog.Event) error { in.Decisions = append(in.Decisions, e); return nil }, nil)
 			if err != nil {

@@ -36,6 +36,9 @@ type Input struct {
 	// decision log was read at all (without one, refusals are unknown).
 	Decisions    []decisionlog.Event
 	HasDecisions bool
+	// Warnings are shown at the top of the report (e.g. a list the
+	// service cut short).
+	Warnings []string
 }
 
 // Count is one key and how often it occurred.
@@ -99,6 +102,7 @@ type Report struct {
 	Principals   []Count // top principals by vends
 	Users        []Count // top users by vends
 	HasDecisions bool
+	Warnings     []string
 	Refusals     int
 	ByReason     []Count
 	ByRule       []Count
@@ -113,7 +117,8 @@ func in(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
 
 // Build computes the report of in's period.
 func Build(in Input) *Report {
-	r := &Report{From: in.From.UTC(), To: in.To.UTC(), GeneratedAt: in.GeneratedAt.UTC(), Source: in.Source, HasDecisions: in.HasDecisions}
+	r := &Report{From: in.From.UTC(), To: in.To.UTC(), GeneratedAt: in.GeneratedAt.UTC(), Source: in.Source, HasDecisions: in.HasDecisions,
+		Warnings: in.Warnings}
 	r.vends(in.Sessions)
 	r.refusals(in.Decisions)
 	r.approvals(in.Approvals)

@@ -411,6 +411,9 @@ func TestReportMonth(t *testing.T) {
 	if r.code != 0 || err != nil {
 		t.Fatalf("export sessions: %d %v %s", r.code, err, r.stderr)
 	}
+	if r.stderr != "" {
+		t.Errorf("export wrote to a stderr that is no terminal: %q", r.stderr)
+	}
 	if !slices.Equal(rows[0], sessionColumns) || len(rows)-1 != sum(tally.vendsProfile) {
 		t.Errorf("export sessions: header %v, %d rows, want %d", rows[0], len(rows)-1, sum(tally.vendsProfile))
 	}

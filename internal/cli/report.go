@@ -15,8 +15,8 @@ import (
 
 	"github.com/sentinel-tvm/sentinel-tvm/client"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/decisionlog"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	usagereport "github.com/sentinel-tvm/sentinel-tvm/internal/report"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 )
 
 // periodOptions are --since or --from/--to of report and export.

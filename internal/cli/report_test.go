@@ -571,6 +571,10 @@ func renderInChromium(t *testing.T, file string) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
+	pdf, err := chromedp.Run(bctx, chromedp.PrintToPDF(chromedp.PDFPrintBackground()))
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Errorf("printing the report to PDF: %v (%d bytes)", err, len(pdf))
+	}
 	stop()
 	<-done
 	for _, m := range got {

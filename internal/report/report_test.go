@@ -154,3 +154,14 @@ func TestHTMLSelfContained(t *testing.T) {
 		t.Error("the deny comment is missing")
 	}
 }
+
+// TestChartLabelsEscaped: text in a chart (a user name, a rule) stays text.
+func TestChartLabelsEscaped(t *testing.T) {
+	h, err := barChart([]Count{{`<script>alert(1)</script>&`, 1}}, `title <i>`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(h); strings.Contains(s, "<script") || strings.Contains(s, "<i>") || !strings.Contains(s, "&lt;script&gt;") {
+		t.Errorf("the chart's labels are not escaped: %s", s)
+	}
+}

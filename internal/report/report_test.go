@@ -131,7 +131,9 @@ func TestPercentile(t *testing.T) {
 // script, escapes what people typed, and has one chart per table pair.
 func TestHTMLSelfContained(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Build(sample()).WriteHTML(&buf); err != nil {
+	in := sample()
+	in.Warnings = []string{"The TVM answered its maximum of 100 sessions <b>"}
+	if err := Build(in).WriteHTML(&buf); err != nil {
 		t.Fatal(err)
 	}
 	page := buf.String()
@@ -149,6 +151,9 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 	if n := strings.Count(page, "<svg"); n != 6 {
 		t.Errorf("%d charts, want 6", n)
+	}
+	if !strings.Contains(page, `<p class="warning">The TVM answered its maximum of 100 sessions &lt;b&gt;</p>`) {
+		t.Error("the warning is missing")
 	}
 	if !strings.Contains(page, "no ticket &lt;b&gt;") {
 		t.Error("the deny comment is missing")

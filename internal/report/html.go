@@ -38,22 +38,18 @@ func fmtTime(t time.Time, layout string) string {
 	return t.UTC().Format(layout)
 }
 
-// FormatDuration is a duration to the second, like 1h5m or 45s; "-" for zero.
+// FormatDuration is a duration to the second, like 1h, 1h5m, 40m or 45s;
+// "-" for zero or less.
 func FormatDuration(d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}
 	s := d.Round(time.Second).String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
 	}
-	return cmpOr(s, "0s")
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
 	}
 	return s
 }

@@ -113,8 +113,6 @@ type Report struct {
 	LongSessions []client.Session
 }
 
-func in(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
-
 // Build computes the report of in's period.
 func Build(in Input) *Report {
 	r := &Report{From: in.From.UTC(), To: in.To.UTC(), GeneratedAt: in.GeneratedAt.UTC(), Source: in.Source, HasDecisions: in.HasDecisions,
@@ -136,7 +134,8 @@ func Build(in Input) *Report {
 	return r
 }
 
-func inPeriod(t time.Time, r *Report) bool { return in(t, r.From, r.To) }
+// inPeriod reports whether t is in the report's period [From, To).
+func inPeriod(t time.Time, r *Report) bool { return !t.Before(r.From) && t.Before(r.To) }
 
 // vended reports whether a session got credentials (a failed vend did not).
 func vended(s client.Session) bool { return s.Status != "failed" && !s.IssuedAt.IsZero() }

@@ -170,3 +170,15 @@ func TestChartLabelsEscaped(t *testing.T) {
 		t.Errorf("the chart's labels are not escaped: %s", s)
 	}
 }
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "-", -time.Second: "-", 10 * time.Second: "10s", 45 * time.Second: "45s", 40 * time.Minute: "40m",
+		time.Hour: "1h", 90 * time.Minute: "1h30m", time.Hour + 10*time.Second: "1h0m10s", 1500 * time.Millisecond: "2s",
+		26 * time.Hour: "26h",
+	} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -272,6 +272,7 @@ every value as is.`,
 					err = failure{oneLine(err.Error())}
 				}
 			}
+			warn(d.emptyWarning())
 		}
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,18 @@ func TestCapWarning(t *testing.T) {
 	}
 	if w := capWarning("sessions", listCap, from.Add(time.Hour), from); !strings.Contains(w, "sessions of the period before then are missing") {
 		t.Errorf("a full list inside the period: %q", w)
+	}
+}
+
+// TestDecisionsFromTheWrongFile: a file without decision lines is said so,
+// not taken for a month without refusals.
+func TestDecisionsFromTheWrongFile(t *testing.T) {
+	srv := clienttest.NewServer(t)
+	alice := tvmSetup(t, srv)
+	file := filepath.Join(t.TempDir(), "sessions.csv")
+	tvmWrite(t, file, "session_id,principal\ns1,arn:aws:iam::111122223333:role/x\n")
+	r := tvmMain(with([]string{"export", "decisions", "--decisions", file, "--format", "csv"}, alice)...)
+	if r.code != 0 || !strings.Contains(r.stderr, "held no decision line") || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("code %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -79,6 +80,16 @@ func (p *periodOptions) period(f *pflag.FlagSet) (from, to time.Time, err error)
 type decisionSource struct {
 	files    []string
 	logGroup string
+	lines    int // decision lines read from the files, in the period or not
+}
+
+// emptyWarning says when the files held no decision line at all: the
+// wrong files, or a log without the handler's lines.
+func (d *decisionSource) emptyWarning() string {
+	if len(d.files) == 0 || d.lines > 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s held no decision line (JSON with \"msg\":\"decision\"): refusals are not counted.", strings.Join(d.files, ", "))
 }
 
 func (d *decisionSource) register(f *pflag.FlagSet) {
@@ -104,7 +115,10 @@ func (d *decisionSource) read(ctx context.Context, o *operatorOptions, region st
 		return fn(e)
 	}
 	if d.logGroup == "" {
-		return decisionlog.ReadFiles(d.files, keep)
+		return decisionlog.ReadFiles(d.files, func(e decisionlog.Event) error {
+			d.lines++
+			return keep(e)
+		})
 	}
 	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
 	if o.sourceProfile != "" {
@@ -228,6 +242,7 @@ either, the report leaves them out.`,
 			if err != nil {
 				return failure{oneLine(err.Error())}
 			}
+			warn(d.emptyWarning())
 		}
 		return writeFileAtomic(output, func(w io.Writer) error { return usagereport.Build(in).WriteHTML(w) })
 	})

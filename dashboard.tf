@@ -54,7 +54,7 @@ locals {
         stacked = true
         period  = 3600
         metrics = [
-          [{ id = "profiles", expression = "SEARCH('{${local.dashboard_namespace},Outcome,Profile} MetricName=\"Vends\"', 'Sum', 3600)", label = "" }],
+          [{ id = "profiles", expression = "SEARCH('{${local.dashboard_namespace},Outcome,Profile} MetricName=\"Vends\"', 'Sum', 3600)" }],
         ]
       }
     },
@@ -67,7 +67,7 @@ locals {
         stacked = true
         period  = 3600
         metrics = [
-          [{ id = "reasons", expression = "SEARCH('{${local.dashboard_namespace},Outcome,Reason} MetricName=\"Denials\"', 'Sum', 3600)", label = "" }],
+          [{ id = "reasons", expression = "SEARCH('{${local.dashboard_namespace},Outcome,Reason} MetricName=\"Denials\"', 'Sum', 3600)" }],
         ]
       }
     },
@@ -79,7 +79,7 @@ locals {
         view   = "timeSeries"
         period = 300
         metrics = [
-          [{ id = "errors", expression = "SEARCH('{${local.dashboard_namespace},Outcome,Reason} MetricName=\"Errors\"', 'Sum', 300)", label = "" }],
+          [{ id = "errors", expression = "SEARCH('{${local.dashboard_namespace},Outcome,Reason} MetricName=\"Errors\"', 'Sum', 300)" }],
         ]
       }
     },

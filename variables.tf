@@ -352,3 +352,9 @@ variable "alarms" {
     error_message = "Alarm thresholds must be at least 1."
   }
 }
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard (named like the deployment) of the handler's metrics and its latest refusals; see docs/reporting.md."
+  type        = bool
+  default     = true
+}

@@ -330,6 +330,7 @@ func (c *Client) CloseBreakGlass(ctx context.Context, id, comment string, opts .
 type Session struct {
 	SessionID      string    `json:"session_id"`
 	Principal      string    `json:"principal"`
+	User           string    `json:"user,omitempty"` // the person (SSO user name or IAM user), when known
 	CallerARN      string    `json:"caller_arn,omitempty"`
 	Profile        string    `json:"profile"`
 	Status         string    `json:"status"` // active, expired, revoked or failed

@@ -121,6 +121,8 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(sessionsCommand())
 	root.AddCommand(sessionCommand())
 	root.AddCommand(revokeCommand())
+	root.AddCommand(reportCommand())
+	root.AddCommand(exportCommand())
 	return root
 }
 

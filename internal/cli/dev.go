@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/sentinel-tvm/sentinel-tvm/internal/gateway"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
@@ -36,6 +38,7 @@ type devOptions struct {
 	credentialsFile string
 	region          string
 	orgID           string
+	now             func() time.Time // tests: the service's clock, also the log's; default time.Now
 }
 
 var (
@@ -170,13 +173,27 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	logOpts := &slog.HandlerOptions{}
+	if o.now != nil {
+		logOpts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Time(slog.TimeKey, o.now())
+			}
+			return a
+		}
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, logOpts))
 	deps := awsdeps.New(env.AWS, cfg, log, io.Discard)
 	// The revoker runs in-process, with IAM clients acting in each profile
 	// role's account of the emulator (in AWS it is a function of its own).
 	deps.Revoker = &revoke.Revoker{Clients: func(_ context.Context, account string) (revoke.IAMAPI, error) {
 		return iam.NewFromConfig(env.AdminConfig(account)), nil
 	}}
+	if o.now != nil {
+		deps.Now = o.now
+		deps.Store = store.NewDynamo(dynamodb.NewFromConfig(env.AWS), cfg.TableName, store.Options{Retention: cfg.Retention, Now: o.now})
+		deps.Revoker.(*revoke.Revoker).Now = o.now
+	}
 	svc, err := vend.New(cfg, deps)
 	if err != nil {
 		return err

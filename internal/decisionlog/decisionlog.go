@@ -7,11 +7,13 @@ package decisionlog
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	json "github.com/goccy/go-json"
@@ -140,7 +142,8 @@ func Read(r io.Reader, fn func(Event) error) error {
 	return sc.Err()
 }
 
-// ReadFiles reads the files in order; "-" is standard input.
+// ReadFiles reads the files in order; "-" is standard input, and a name
+// ending in .gz is gunzipped (CloudWatch Logs exports to S3 are gzipped).
 func ReadFiles(paths []string, fn func(Event) error) error {
 	for _, p := range paths {
 		if err := readFile(p, fn); err != nil {
@@ -159,6 +162,14 @@ func readFile(path string, fn func(Event) error) error {
 		}
 		defer f.Close()
 		r = f
+		if strings.HasSuffix(path, ".gz") {
+			zr, err := gzip.NewReader(f)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			defer zr.Close()
+			r = zr
+		}
 	}
 	err := Read(r, func(e Event) error {
 		if err := fn(e); err != nil {

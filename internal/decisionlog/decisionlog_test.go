@@ -1,6 +1,8 @@
 package decisionlog
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -112,6 +114,27 @@ func TestReadFilesSkipsAndStops(t *testing.T) {
 	err = ReadFiles([]string{filepath.Join(dir, "missing")}, func(Event) error { return nil })
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("ReadFiles of a missing file = %v", err)
+	}
+}
+
+func TestReadFilesGunzipsGzFiles(t *testing.T) {
+	dir := t.TempDir()
+	zipped := filepath.Join(dir, "export.jsonl.gz")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("noise\n" + sample + "\n"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(zipped, buf.Bytes(), 0o600)
+	var ids []string
+	if err := ReadFiles([]string{zipped}, func(e Event) error { ids = append(ids, e.RequestID); return nil }); err != nil || strings.Join(ids, ",") != "r1" {
+		t.Fatalf("ReadFiles(.gz) = %v, %v", ids, err)
+	}
+	plain := filepath.Join(dir, "plain.jsonl.gz")
+	os.WriteFile(plain, []byte(sample), 0o600)
+	if err := ReadFiles([]string{plain}, func(Event) error { return nil }); err == nil {
+		t.Fatal("a .gz file that is not gzip is no error")
 	}
 }
 

@@ -65,8 +65,8 @@ func (s *Service) audit(ctx context.Context, c *call, n Notification) {
 	level := slog.LevelInfo
 	if n.Event == EventBreakGlassOpened || n.Event == EventBreakGlassClosed {
 		level = slog.LevelWarn
-		s.breakGlassMetric(n.Event)
 	}
+	s.auditMetric(n.Event)
 	b, _ := json.Marshal(n)
 	var fields map[string]any
 	_ = json.Unmarshal(b, &fields)
@@ -97,25 +97,4 @@ func shortError(err error) string {
 		msg = msg[:200]
 	}
 	return msg
-}
-
-// breakGlassMetric writes the BreakGlass EMF record, dimension Event.
-func (s *Service) breakGlassMetric(event string) {
-	rec := map[string]any{
-		"Event":          event,
-		MetricBreakGlass: 1,
-		"_aws": map[string]any{
-			"Timestamp": s.d.Now().UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace":  MetricNamespace,
-				"Dimensions": [][]string{{"Event"}},
-				"Metrics":    []map[string]string{{"Name": MetricBreakGlass, "Unit": "Count"}},
-			}},
-		},
-	}
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return
-	}
-	s.d.Metrics.Write(append(line, '\n'))
 }

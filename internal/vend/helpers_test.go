@@ -565,9 +565,16 @@ func checkEMF(t testing.TB, metrics string) {
 			}
 		}
 		for _, dims := range def["Dimensions"].([]any) {
+			var names []string
 			for _, d := range dims.([]any) {
 				if _, ok := rec[d.(string)].(string); !ok {
 					t.Errorf("dimension %v has no string value: %v", d, rec)
+				}
+				names = append(names, d.(string))
+			}
+			for _, m := range def["Metrics"].([]any) {
+				if name := m.(map[string]any)["Name"].(string); !catalogued(name, names) {
+					t.Errorf("metric %s with dimensions %v is not in vend.Metrics", name, names)
 				}
 			}
 		}

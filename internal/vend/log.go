@@ -142,7 +142,8 @@ const (
 
 // emitMetrics writes one CloudWatch embedded-metric-format record: the
 // outcome counter with dimension Outcome, denials also by Reason (the
-// deciding rule or error code: bounded by the policy), and the latency.
+// deciding rule or error code: bounded by the policy), vends also by
+// Profile, and the latency. Metrics lists every metric and dimension set.
 func (s *Service) emitMetrics(c *call, aerr *apiError, latency time.Duration) {
 	metric, reason := "", ""
 	switch {
@@ -173,6 +174,11 @@ func (s *Service) emitMetrics(c *call, aerr *apiError, latency time.Duration) {
 	if reason != "" {
 		dims = append(dims, []string{"Outcome", "Reason"})
 		rec["Reason"] = reason
+	}
+	if metric == MetricVends {
+		// A profile the policy allowed: as many values as it has profiles.
+		dims = append(dims, []string{"Outcome", "Profile"})
+		rec["Profile"] = c.profile
 	}
 	rec["_aws"] = map[string]any{
 		"Timestamp": s.d.Now().UnixMilli(),

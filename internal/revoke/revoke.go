@@ -589,6 +589,7 @@ func writePolicy(ctx context.Context, client IAMAPI, role string, doc Document) 
 	}
 	return nil
 }
+
 // otherPoliciesChars sums the sizes of the role's other inline policies,
 // which share the limit.
 func otherPoliciesChars(ctx context.Context, client IAMAPI, role string) (int, error) {

@@ -489,6 +489,22 @@ func (d *Dynamo) GetBreakGlass(ctx context.Context, id string) (BreakGlassEvent,
 	return it.record().at(d.opt.now()), nil
 }
 
+// ActiveBreakGlass implements BreakGlass: two consistent reads.
+func (d *Dynamo) ActiveBreakGlass(ctx context.Context, principal, user, profile string) (BreakGlassEvent, error) {
+	var lock pointerItem
+	if err := d.get(ctx, "get break-glass lock", activeBGKey(principal, user, profile), &lock); err != nil {
+		return BreakGlassEvent{}, err
+	}
+	e, err := d.GetBreakGlass(ctx, lock.Target)
+	if err != nil {
+		return BreakGlassEvent{}, err
+	}
+	if e.Status != BreakGlassActive || e.Principal != principal || e.User != user || e.Profile != profile {
+		return BreakGlassEvent{}, fmt.Errorf("%w: no active break-glass event for %s", ErrNotFound, profile)
+	}
+	return e, nil
+}
+
 // ListBreakGlass implements BreakGlass (GSI2).
 func (d *Dynamo) ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error) {
 	q := d.query(IndexGSI2, AttrGSI2PK, kindBreakGlass, AttrGSI2SK, kindBreakGlass+"#", "")

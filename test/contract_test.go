@@ -24,8 +24,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/tfdocs"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
 // root is the module's directory (the repository root).
@@ -409,6 +409,8 @@ var iamActions = map[string][]string{
 	"iam:PutRolePolicy":           {"iam:PutRolePolicy"},
 	"iam:ListRolePolicies":        {"iam:ListRolePolicies"},
 	"sns:Publish":                 {"sns:Publish"},
+	// The revoker asks STS for its own account; this needs no permission.
+	"sts:GetCallerIdentity": {},
 }
 
 // statement is a policy document statement as iam.tf writes it.
@@ -474,6 +476,9 @@ func TestGrantsMatchTheCode(t *testing.T) {
 			want[fn][a] = true
 		}
 	}
+	// The revoker reads the session record of every request it gets
+	// (revoke.Sessions: store.Dynamo.GetSession).
+	want["revoker"]["dynamodb:GetItem"] = true
 	// Grants that are not SDK calls of the code: the runtime's logging,
 	// X-Ray, KMS through SSM and DynamoDB, and the revoker's writer roles
 	// in other accounts (credentials of stscreds).
@@ -486,6 +491,7 @@ func TestGrantsMatchTheCode(t *testing.T) {
 		"InvokeRevoker":     `[aws_lambda_function.revoker.arn]`,
 		"Notify":            `[local.notify_topic_arn]`,
 		"RevocationPolicy":  `local.revoker_writes`,
+		"SessionTable":      `[aws_dynamodb_table.this.arn]`,
 	}
 	for fn, addr := range map[string]string{"api": "data.aws_iam_policy_document.api", "revoker": "data.aws_iam_policy_document.revoker"} {
 		got := map[string]bool{}

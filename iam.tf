@@ -190,3 +190,25 @@ resource "aws_iam_role_policy" "revoker" {
   role   = aws_iam_role.revoker.id
   policy = data.aws_iam_policy_document.revoker.json
 }
+
+# Who can invoke the revoker: its grant names only the API function's role,
+# but any principal of this account with lambda:InvokeFunction on "*" (an
+# administrator, a broad CI role) can invoke it too, and a function's
+# resource-based policy can only grant, never deny. The revoker acts only
+# on sessions in the table, so a forged event can at most revoke a real
+# session early; to stop even that, attach this SCP (or the same statement
+# as a permissions boundary) to the account: it denies invoking the revoker
+# to everyone but the API function's role. docs/scp/ has the template.
+data "aws_iam_policy_document" "revoker_invoke_scp" {
+  statement {
+    sid       = "OnlyTheAPIFunctionInvokesTheRevoker"
+    effect    = "Deny"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.revoker.arn, "${aws_lambda_function.revoker.arn}:*"]
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [aws_iam_role.api.arn]
+    }
+  }
+}

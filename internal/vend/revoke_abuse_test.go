@@ -237,3 +237,17 @@ func TestClosedBreakGlassGrantsNothing(t *testing.T) {
 	}
 	wantError(t, h2.do(loadEvent(t, "credentials-native.json").profile("prod-db")), 403, vend.CodePolicyDenied, "")
 }
+
+// TestSessionIDTagIsTransitive: a session chained from a vended one
+// (AssumeRole with the vended credentials) keeps the sentinel:session-id
+// tag, so the revocation's deny still matches it.
+func TestSessionIDTagIsTransitive(t *testing.T) {
+	h := newHarness(t)
+	if r := h.do(loadEvent(t, "credentials-native.json")); r.StatusCode != 200 {
+		t.Fatalf("vend: %d %s", r.StatusCode, r.Body)
+	}
+	in := h.sts.Inputs()
+	if len(in) != 1 || !slices.Equal(in[0].TransitiveTagKeys, []string{vend.TagSessionID}) {
+		t.Fatalf("TransitiveTagKeys %v, want [%s]", in[0].TransitiveTagKeys, vend.TagSessionID)
+	}
+}

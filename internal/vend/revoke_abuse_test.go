@@ -69,8 +69,9 @@ func TestRevocationFallbackIsAnnounced(t *testing.T) {
 	h := newHarness(t, withRevoker(rv), withNotifier(n))
 	id := h.do(loadEvent(t, "credentials-native.json")).JSON["session_id"].(string)
 	r := h.do(call(t, callerARN, "POST", "/v1/sessions/{id}/revoke", id, `{"reason":"lost laptop"}`))
+	warning, _ := r.JSON["warning"].(string)
 	if r.StatusCode != 200 || r.JSON["enforcement"] != "token_issue_time" || r.JSON["token_issue_cutoff"] != "2026-03-02T12:00:01Z" ||
-		!strings.Contains(r.JSON["warning"].(string), "every session of the role issued before 2026-03-02T12:00:01Z is now denied") {
+		!strings.Contains(warning, "every session of the role issued before 2026-03-02T12:00:01Z is now denied") {
 		t.Fatalf("answer %d %s", r.StatusCode, r.Body)
 	}
 	if got := n.Events(); !slices.Contains(got, vend.EventRevocationFallback) {

@@ -489,20 +489,20 @@ func (d *Dynamo) GetBreakGlass(ctx context.Context, id string) (BreakGlassEvent,
 	return it.record().at(d.opt.now()), nil
 }
 
-// ActiveBreakGlass implements BreakGlass: two consistent reads.
+// ActiveBreakGlass implements BreakGlass: one consistent read of the
+// person's lock, which OpenBreakGlass writes and CloseBreakGlass deletes in
+// the same transactions as the event, so an unexpired lock is an active
+// event.
 func (d *Dynamo) ActiveBreakGlass(ctx context.Context, principal, user, profile string) (BreakGlassEvent, error) {
 	var lock pointerItem
 	if err := d.get(ctx, "get break-glass lock", activeBGKey(principal, user, profile), &lock); err != nil {
 		return BreakGlassEvent{}, err
 	}
-	e, err := d.GetBreakGlass(ctx, lock.Target)
-	if err != nil {
-		return BreakGlassEvent{}, err
-	}
-	if e.Status != BreakGlassActive || e.Principal != principal || e.User != user || e.Profile != profile {
+	if lock.ExpiresAt <= d.opt.now().Unix() || lock.Target == "" {
 		return BreakGlassEvent{}, fmt.Errorf("%w: no active break-glass event for %s", ErrNotFound, profile)
 	}
-	return e, nil
+	return BreakGlassEvent{ID: lock.Target, Principal: principal, User: user, Profile: profile,
+		Status: BreakGlassActive, ExpiresAt: time.Unix(lock.ExpiresAt, 0).UTC()}, nil
 }
 
 // ListBreakGlass implements BreakGlass (GSI2).

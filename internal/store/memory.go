@@ -326,7 +326,7 @@ func (m *Memory) ActiveBreakGlass(ctx context.Context, principal, user, profile 
 	if e.Status != BreakGlassActive {
 		return BreakGlassEvent{}, fmt.Errorf("%w: no active break-glass event for %s", ErrNotFound, profile)
 	}
-	return e, nil
+	return BreakGlassEvent{ID: e.ID, Principal: e.Principal, User: e.User, Profile: e.Profile, Status: e.Status, ExpiresAt: e.ExpiresAt}, nil
 }
 
 // ListBreakGlass implements BreakGlass.

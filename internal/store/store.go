@@ -141,9 +141,10 @@ type BreakGlass interface {
 	OpenBreakGlass(ctx context.Context, e BreakGlassEvent) (BreakGlassEvent, error)
 	GetBreakGlass(ctx context.Context, id string) (BreakGlassEvent, error)
 	// ActiveBreakGlass returns the person's active, unexpired event for
-	// the profile, or ErrNotFound. Strongly consistent (the person's lock,
-	// then the event, from the table itself, not an index): an event
-	// closed a moment ago no longer grants anything.
+	// the profile (its ID, person, profile, status and expiry only), or
+	// ErrNotFound. Strongly consistent (the person's lock item, from the
+	// table itself, not an index): an event closed a moment ago no longer
+	// grants anything.
 	ActiveBreakGlass(ctx context.Context, principal, user, profile string) (BreakGlassEvent, error)
 	// ListBreakGlass lists events, newest first.
 	ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error)

@@ -141,7 +141,7 @@ terraform-check: $(TOFU) $(TFLINT) ## tofu fmt, tflint, vet of the Terratest sui
 
 .PHONY: docs
 docs: ## regenerate the README inputs/outputs tables from the .tf files and docs/api.md from api/openapi.yaml
-	$(GO) run ./tools/tfdocs . modules/protected-role
+	$(GO) run ./tools/tfdocs . modules/protected-role modules/revocation-writer
 	$(GO) run ./tools/apidoc
 
 .PHONY: test-aws

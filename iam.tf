@@ -1,9 +1,10 @@
-# Two functions, two roles (issue #4's decision): the API function vends and
-# holds no IAM write permission; the revoker (the same bootstrap with
-# SENTINEL_FUNCTION=revoker) holds only iam:GetRolePolicy/PutRolePolicy
-# (and ListRolePolicies, to measure the role's inline-policy size) on the
-# vended roles, for their `sentinel-tvm-revocations` inline policy,
-# and only the API function may invoke it. Every grant names this module's
+# Two functions, two roles: the API function vends and holds no IAM write
+# permission; the revoker (the same bootstrap with SENTINEL_FUNCTION=revoker)
+# holds only iam:GetRolePolicy/PutRolePolicy (and ListRolePolicies, to
+# measure the role's inline-policy size) on the vended roles, for their
+# `sentinel-tvm-revocations` inline policy, plus a read of the session
+# records it checks every request against; only the API function's role is
+# granted to invoke it (docs/revocation.md: who else could, and the SCP). Every grant names this module's
 # resources; sts:* names exactly the roles the compiled policy can vend.
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -110,7 +111,9 @@ resource "aws_iam_role_policy" "api" {
 locals {
   # Vended roles in this account are written with the revoker's own role;
   # with var.revoker_role_name, roles in other accounts through that role
-  # in their account (which must trust the revoker's role).
+  # in their account (modules/revocation-writer, trusting the revoker's
+  # role). Without it the revoker refuses roles of other accounts, and
+  # revocation.tf stops the plan.
   local_role_arns = [for a in local.policy_role_arns : a if split(":", a)[4] == local.account_id]
   remote_accounts = var.revoker_role_name == null ? [] : distinct([for a in local.policy_role_arns : split(":", a)[4] if split(":", a)[4] != local.account_id])
   revoker_assumes = [for acct in local.remote_accounts : "arn:${local.partition}:iam::${acct}:role/${var.revoker_role_name}"]
@@ -129,6 +132,26 @@ data "aws_iam_policy_document" "revoker" {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.revoker.arn}:*"]
+  }
+
+  # revoke.Sessions: the revoker acts only on sessions it finds in the
+  # table (GetItem of the session record, nothing else).
+  statement {
+    sid       = "SessionTable"
+    actions   = ["dynamodb:GetItem"]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+
+  # The table is encrypted with the module's key.
+  statement {
+    sid       = "KeyThroughServices"
+    actions   = ["kms:Decrypt", "kms:DescribeKey"]
+    resources = [local.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.${local.dns_suffix}"]
+    }
   }
 
   # IAM has no condition key for an inline policy's name: the grant is on
@@ -166,4 +189,26 @@ resource "aws_iam_role_policy" "revoker" {
   name   = "sentinel-tvm-revoker"
   role   = aws_iam_role.revoker.id
   policy = data.aws_iam_policy_document.revoker.json
+}
+
+# Who can invoke the revoker: its grant names only the API function's role,
+# but any principal of this account with lambda:InvokeFunction on "*" (an
+# administrator, a broad CI role) can invoke it too, and a function's
+# resource-based policy can only grant, never deny. The revoker acts only
+# on sessions in the table, so a forged event can at most revoke a real
+# session early; to stop even that, attach this SCP (or the same statement
+# as a permissions boundary) to the account: it denies invoking the revoker
+# to everyone but the API function's role. docs/scp/ has the template.
+data "aws_iam_policy_document" "revoker_invoke_scp" {
+  statement {
+    sid       = "OnlyTheAPIFunctionInvokesTheRevoker"
+    effect    = "Deny"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.revoker.arn, "${aws_lambda_function.revoker.arn}:*"]
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = [aws_iam_role.api.arn]
+    }
+  }
 }

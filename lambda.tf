@@ -102,7 +102,7 @@ resource "aws_lambda_function" "revoker" {
 
   environment {
     variables = merge(
-      { SENTINEL_FUNCTION = "revoker" },
+      { SENTINEL_FUNCTION = "revoker", SENTINEL_TABLE_NAME = aws_dynamodb_table.this.name },
       var.revoker_role_name != null ? { SENTINEL_REVOKER_ROLE_NAME = var.revoker_role_name } : {},
     )
   }

@@ -115,3 +115,8 @@ locals {
     EOT
   }
 }
+
+output "revoker_invoke_scp" {
+  description = "A service control policy (JSON) that denies invoking the revoker function to everyone but the API function's role; attach it to the account (docs/revocation.md)."
+  value       = data.aws_iam_policy_document.revoker_invoke_scp.json
+}

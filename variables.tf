@@ -99,7 +99,7 @@ variable "cli_command" {
 }
 
 variable "revoker_role_name" {
-  description = "Name of a role in each other account with vended roles that the revoker assumes to write revocations there (it needs iam:GetRolePolicy/iam:PutRolePolicy on those roles and must trust revoker_role_arn). Null: the revoker writes with its own role, which reaches only this account's roles."
+  description = "Name of the writer role (modules/revocation-writer) in each other account with vended roles, which the revoker assumes to write revocations there. Null: the revoker writes only this account's roles (with its own role) and refuses others, and the plan fails when the policy names roles of other accounts."
   type        = string
   default     = null
 

@@ -216,6 +216,9 @@ func TestClientMatchesTheDocument(t *testing.T) {
 			_, _ = bob.ListBreakGlass(ctx, true)
 		},
 		"CloseBreakGlass": func() { _, _ = alice.CloseBreakGlass(ctx, unknown, "done") },
+		"CloseBreakGlassWith": func() {
+			_, _ = alice.CloseBreakGlassWith(ctx, unknown, client.CloseBreakGlassRequest{Comment: "done", RevokeSessions: true})
+		},
 		"ListSessions": func() {
 			_, _ = alice.ListSessions(ctx, client.SessionFilter{})
 			_, _ = bob.ListSessions(ctx, client.SessionFilter{Profile: "dev-readonly", Principal: "arn:aws:iam::111122223333:role/engineer-dev", ActiveOnly: true})
@@ -226,7 +229,7 @@ func TestClientMatchesTheDocument(t *testing.T) {
 		},
 	}
 	order := []string{"Health", "Profiles", "Credentials", "CreateApproval", "ListApprovals", "GetApproval", "Approve", "Deny", "Cancel",
-		"OpenBreakGlass", "ListBreakGlass", "CloseBreakGlass", "ListSessions", "GetSession", "Revoke"}
+		"OpenBreakGlass", "ListBreakGlass", "CloseBreakGlass", "CloseBreakGlassWith", "ListSessions", "GetSession", "Revoke"}
 	for _, name := range order {
 		calls[name]()
 	}

@@ -305,6 +305,9 @@ type BreakGlassEvent struct {
 	ClosedAt        time.Time `json:"closed_at,omitzero"`
 	ClosedBy        string    `json:"closed_by,omitempty"`
 	CloseComment    string    `json:"close_comment,omitempty"`
+	// RevokedSessions are the sessions revoked with the event (a close
+	// with RevokeSessions).
+	RevokedSessions []string `json:"revoked_sessions,omitempty"`
 }
 
 // OpenBreakGlass opens an emergency access window: POST /v1/break-glass.
@@ -321,9 +324,23 @@ func (c *Client) ListBreakGlass(ctx context.Context, activeOnly bool) ([]BreakGl
 	return list[BreakGlassEvent](ctx, c, "events", "/v1/break-glass", q)
 }
 
+// CloseBreakGlassRequest is the body of POST /v1/break-glass/{id}/close.
+type CloseBreakGlassRequest struct {
+	Comment string `json:"comment,omitempty"`
+	// RevokeSessions also revokes the active sessions the event vended,
+	// once it is closed.
+	RevokeSessions bool `json:"revoke_sessions,omitempty"`
+}
+
 // CloseBreakGlass closes an event: POST /v1/break-glass/{id}/close.
 func (c *Client) CloseBreakGlass(ctx context.Context, id, comment string, opts ...CallOption) (*BreakGlassEvent, error) {
-	return doCall[BreakGlassEvent](ctx, c, http.MethodPost, "/v1/break-glass/"+url.PathEscape(id)+"/close", nil, Comment{comment}, opts...)
+	return c.CloseBreakGlassWith(ctx, id, CloseBreakGlassRequest{Comment: comment}, opts...)
+}
+
+// CloseBreakGlassWith closes an event with the full request body, e.g. to
+// revoke the sessions it vended: POST /v1/break-glass/{id}/close.
+func (c *Client) CloseBreakGlassWith(ctx context.Context, id string, req CloseBreakGlassRequest, opts ...CallOption) (*BreakGlassEvent, error) {
+	return doCall[BreakGlassEvent](ctx, c, http.MethodPost, "/v1/break-glass/"+url.PathEscape(id)+"/close", nil, req, opts...)
 }
 
 // Session is a vended session's record.
@@ -386,6 +403,12 @@ type Revocation struct {
 	SessionID   string `json:"session_id"`
 	Status      string `json:"status"`
 	Enforcement string `json:"enforcement"` // session_tag or token_issue_time
+	// TokenIssueCutoff (token_issue_time): every session of the role issued
+	// before it is denied.
+	TokenIssueCutoff time.Time `json:"token_issue_cutoff,omitzero"`
+	BlockedUntil     time.Time `json:"blocked_until,omitzero"`
+	// Warning is set when this revocation wrote the role-wide cut-off.
+	Warning string `json:"warning,omitempty"`
 }
 
 // Revoke revokes a session: POST /v1/sessions/{id}/revoke.

@@ -409,6 +409,8 @@ var iamActions = map[string][]string{
 	"iam:PutRolePolicy":           {"iam:PutRolePolicy"},
 	"iam:ListRolePolicies":        {"iam:ListRolePolicies"},
 	"sns:Publish":                 {"sns:Publish"},
+	// The revoker asks STS for its own account; this needs no permission.
+	"sts:GetCallerIdentity": {},
 }
 
 // statement is a policy document statement as iam.tf writes it.
@@ -474,6 +476,9 @@ func TestGrantsMatchTheCode(t *testing.T) {
 			want[fn][a] = true
 		}
 	}
+	// The revoker reads the session record of every request it gets
+	// (revoke.Sessions: store.Dynamo.GetSession).
+	want["revoker"]["dynamodb:GetItem"] = true
 	// Grants that are not SDK calls of the code: the runtime's logging,
 	// X-Ray, KMS through SSM and DynamoDB, and the revoker's writer roles
 	// in other accounts (credentials of stscreds).
@@ -486,6 +491,7 @@ func TestGrantsMatchTheCode(t *testing.T) {
 		"InvokeRevoker":     `[aws_lambda_function.revoker.arn]`,
 		"Notify":            `[local.notify_topic_arn]`,
 		"RevocationPolicy":  `local.revoker_writes`,
+		"SessionTable":      `[aws_dynamodb_table.this.arn]`,
 	}
 	for fn, addr := range map[string]string{"api": "data.aws_iam_policy_document.api", "revoker": "data.aws_iam_policy_document.revoker"} {
 		got := map[string]bool{}
@@ -622,7 +628,7 @@ func TestRoutesDeclaredWithIAMAuth(t *testing.T) {
 // TestREADMEDocsUpToDate: the inputs/outputs tables of the module READMEs
 // are what tools/tfdocs renders from the .tf files (`make docs` rewrites them).
 func TestREADMEDocsUpToDate(t *testing.T) {
-	for _, dir := range []string{root, filepath.Join(root, "modules/protected-role")} {
+	for _, dir := range []string{root, filepath.Join(root, "modules/protected-role"), filepath.Join(root, "modules/revocation-writer")} {
 		want, err := tfdocs.Render(dir)
 		if err != nil {
 			t.Fatal(err)

@@ -186,7 +186,7 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	deps := awsdeps.New(env.AWS, cfg, log, io.Discard)
 	// The revoker runs in-process, with IAM clients acting in each profile
 	// role's account of the emulator (in AWS it is a function of its own).
-	deps.Revoker = &revoke.Revoker{Clients: func(_ context.Context, account string) (revoke.IAMAPI, error) {
+	deps.Revoker = &revoke.Revoker{Sessions: deps.Store, Clients: func(_ context.Context, account string) (revoke.IAMAPI, error) {
 		return iam.NewFromConfig(env.AdminConfig(account)), nil
 	}}
 	if o.now != nil {

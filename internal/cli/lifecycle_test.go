@@ -262,7 +262,7 @@ func TestDevRevocation(t *testing.T) {
 		t.Fatalf("revoke: %s", r.raw)
 	}
 	doc := rolePolicy(t, srv, "444455556666", "prod-readonly")
-	if !strings.Contains(doc, `"aws:PrincipalTag/sentinel:session-id":"`+sid+`"`) || !strings.Contains(doc, `"Effect":"Deny"`) {
+	if !strings.Contains(doc, `"aws:PrincipalTag/sentinel:session-id":["`+sid+`"]`) || !strings.Contains(doc, `"Effect":"Deny"`) {
 		t.Fatalf("the role's revocation policy lacks the deny: %s", doc)
 	}
 	want(t, d.as("sso", "POST", "/v1/credentials", `{"profile":"prod-readonly"}`), 403, "session_revoked")

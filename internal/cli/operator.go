@@ -331,6 +331,9 @@ func printBreakGlass(w io.Writer, e *client.BreakGlassEvent) {
 	if e.CloseComment != "" {
 		row(w, "comment", oneLine(e.CloseComment))
 	}
+	if len(e.RevokedSessions) > 0 {
+		row(w, "revoked sessions", strings.Join(e.RevokedSessions, ", "))
+	}
 }
 
 func breakGlassListCommand() *cobra.Command {
@@ -355,9 +358,16 @@ func breakGlassListCommand() *cobra.Command {
 }
 
 func breakGlassCloseCommand() *cobra.Command {
-	return idActionCommand("close", "Close a break-glass event: no more vends through it",
-		"  sentinel-tvm break-glass close 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'resolved'",
-		"a comment recorded with the close", (*client.Client).CloseBreakGlass, printBreakGlass)
+	var revokeSessions bool
+	cmd := idActionCommand("close", "Close a break-glass event: no more vends through it",
+		"  sentinel-tvm break-glass close 0123456789abcdef0123456789abcdef --url http://127.0.0.1:8080 --comment 'resolved' --revoke-sessions",
+		"a comment recorded with the close",
+		func(c *client.Client, ctx context.Context, id, comment string, opts ...client.CallOption) (*client.BreakGlassEvent, error) {
+			return c.CloseBreakGlassWith(ctx, id, client.CloseBreakGlassRequest{Comment: comment, RevokeSessions: revokeSessions}, opts...)
+		}, printBreakGlass)
+	cmd.Use = "close ID [--comment C] [--revoke-sessions]"
+	cmd.Flags().BoolVar(&revokeSessions, "revoke-sessions", false, "also revoke the sessions the event vended")
+	return cmd
 }
 
 // --- sessions ---
@@ -453,6 +463,12 @@ everyone may revoke their own.`,
 			row(w, "session", r.SessionID)
 			row(w, "status", r.Status)
 			row(w, "enforcement", dash(r.Enforcement))
+			if !r.TokenIssueCutoff.IsZero() {
+				row(w, "token issue cutoff", fmtTime(r.TokenIssueCutoff))
+			}
+			if r.Warning != "" {
+				row(w, "warning", oneLine(r.Warning))
+			}
 		})
 	})
 	f := cmd.Flags()

@@ -287,6 +287,12 @@ func TestOperatorBreakGlass(t *testing.T) {
 	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: not_found: ") {
 		t.Errorf("break-glass close unknown: code %d, stderr %q", r.code, r.stderr)
 	}
+	// --revoke-sessions reaches the service in the body (a body it would
+	// refuse as 400 if the field were unknown).
+	r = tvmMain(with([]string{"break-glass", "close", "0123456789abcdef0123456789abcdef", "--revoke-sessions", "--comment", "over"}, alice)...)
+	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: not_found: ") {
+		t.Errorf("break-glass close --revoke-sessions: code %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 func TestOperatorUnknownCaller(t *testing.T) {

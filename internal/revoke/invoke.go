@@ -63,29 +63,52 @@ func (i *Invoker) Revoke(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
-// ClientsFromConfig returns the IAM clients of the revoker function.
-// Without roleName every account's roles are written with cfg's own
-// credentials (the function's role: vended roles in its own account).
-// With roleName the revoker assumes arn:aws:iam::ACCOUNT:role/ROLENAME in
-// the vended role's account (one client per account, its credentials
-// cached and refreshed by the SDK).
-func ClientsFromConfig(cfg aws.Config, roleName string) func(ctx context.Context, account string) (IAMAPI, error) {
-	if roleName == "" {
-		client := iam.NewFromConfig(cfg)
-		return func(context.Context, string) (IAMAPI, error) { return client, nil }
+// STSAPI is the part of the STS client ClientsFromConfig uses.
+type STSAPI interface {
+	stscreds.AssumeRoleAPIClient
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// ClientsFromConfig returns the IAM clients of the revoker function, each
+// acting in exactly one account. In the revoker's own account (the
+// account of cfg's credentials, asked of STS once) it uses those
+// credentials; in any other account it assumes
+// arn:PARTITION:iam::ACCOUNT:role/WRITERROLE (one client per account, its
+// credentials cached and refreshed by the SDK), and without a writer role
+// it refuses (ErrNoWriter): IAM's role-policy calls take a role name, so a
+// client of the wrong account would write onto a same-named role there.
+func ClientsFromConfig(cfg aws.Config, stsClient STSAPI, writerRole string) func(ctx context.Context, account string) (IAMAPI, error) {
+	var (
+		mu      sync.Mutex
+		own     string
+		clients = map[string]IAMAPI{}
+	)
+	if stsClient == nil {
+		stsClient = sts.NewFromConfig(cfg)
 	}
-	var mu sync.Mutex
-	clients := map[string]IAMAPI{}
-	stsClient := sts.NewFromConfig(cfg)
-	return func(_ context.Context, account string) (IAMAPI, error) {
+	return func(ctx context.Context, account string) (IAMAPI, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if c, ok := clients[account]; ok {
 			return c, nil
 		}
+		if own == "" {
+			out, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+			if err != nil {
+				return nil, fmt.Errorf("revoke: the revoker's own account: %w", err)
+			}
+			own = aws.ToString(out.Account)
+		}
+		if account == own {
+			clients[account] = iam.NewFromConfig(cfg)
+			return clients[account], nil
+		}
+		if writerRole == "" {
+			return nil, fmt.Errorf("%w %s: the revoker runs in account %s and no writer role is configured (SENTINEL_REVOKER_ROLE_NAME)", ErrNoWriter, account, own)
+		}
 		c := cfg.Copy()
 		c.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient,
-			"arn:"+partitionOf(cfg)+":iam::"+account+":role/"+roleName, func(o *stscreds.AssumeRoleOptions) {
+			"arn:"+partitionOf(cfg)+":iam::"+account+":role/"+writerRole, func(o *stscreds.AssumeRoleOptions) {
 				o.RoleSessionName = "sentinel-tvm-revoker"
 			}))
 		clients[account] = iam.NewFromConfig(c)

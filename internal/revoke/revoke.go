@@ -1,21 +1,29 @@
 // Package revoke enforces session revocations in IAM: it keeps the inline
-// policy sentinel-tvm-revocations on a vended role, one Deny-all statement
-// per revoked session, conditioned on the session's sentinel:session-id
-// tag, so credentials already in a client's hands stop working once IAM
-// propagates the change.
+// policy sentinel-tvm-revocations on a vended role, denying everything to
+// the revoked sessions by their sentinel:session-id session tag, so
+// credentials already in a client's hands stop working once IAM propagates
+// the change.
 //
 // It runs in its own Lambda function (SENTINEL_FUNCTION=revoker), the only
 // one with IAM write permission; the API function invokes it (Invoker) and
 // keeps no IAM permission of its own. Local mode runs it in-process.
 //
-// Each statement's Sid encodes the session ID and its expiry, so pruning
-// needs no lookup: statements of expired sessions are dropped on every
-// write. The policy stays within IAM's inline-policy size limit (10,240
-// characters per role, all inline policies together, whitespace not
-// counted); when a revocation would not fit, every per-session statement
-// is replaced by one aws:TokenIssueTime cut-off for the whole role, kept
-// until every session issued before it has expired, and the result says
-// so (enforcement token_issue_time).
+// The revoker trusts nothing in its event but the two keys: it acts only
+// on a session it finds in the table (active or revoked, of the role the
+// event names), with the session's recorded issue and expiry times, and
+// only in the role's own account (its own credentials there, a writer
+// role in any other account, or a refusal).
+//
+// Revoked sessions are packed: one Deny statement per quarter hour of
+// expiry lists every session ID that expires in it, and the Sid carries
+// that quarter hour's end, so pruning needs no lookup: statements whose
+// sessions have all expired are dropped on every write. The policy stays
+// within IAM's inline-policy size limit (10,240 characters per role, all
+// inline policies together, whitespace not counted); only when a
+// revocation would not fit even then is every per-session deny replaced by
+// one aws:TokenIssueTime cut-off for the whole role, kept until every
+// session issued before it has expired, and the result says so
+// (enforcement token_issue_time, cutoff_written).
 //
 // IAM has no conditional writes. Within the TVM, revocations of one role
 // do not overlap: the API function holds a per-role lease in the table
@@ -34,6 +42,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +51,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 )
 
 // The policy and its limits.
@@ -55,6 +66,10 @@ const (
 	MaxSessionLifetime = time.Hour
 	// SessionTag is the session tag every vended session carries.
 	SessionTag = "sentinel:session-id"
+	// Bucket is the expiry granularity of the packed statements: a
+	// statement denies the sessions expiring within one Bucket and is
+	// pruned at its end.
+	Bucket = 15 * time.Minute
 )
 
 // Enforcement modes.
@@ -63,14 +78,16 @@ const (
 	EnforcementTokenIssueTime = "token_issue_time"
 )
 
-// Request is one revocation: the revoker function's event.
+// Request is one revocation: the revoker function's event. Only RoleARN
+// and SessionID are trusted as keys: the session must be in the table,
+// of that role, and its recorded times are used. IssuedAt and ExpiresAt
+// are informational (older callers send them); a value that differs from
+// the record is ignored.
 type Request struct {
 	RoleARN   string    `json:"role_arn"`
 	SessionID string    `json:"session_id"`
-	ExpiresAt time.Time `json:"expires_at"`
-	// IssuedAt, when given, tells whether a token-issue-time cut-off
-	// already covers the session.
-	IssuedAt time.Time `json:"issued_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	IssuedAt  time.Time `json:"issued_at,omitzero"`
 }
 
 // Result is the revoker function's answer.
@@ -78,10 +95,17 @@ type Result struct {
 	Enforcement string `json:"enforcement"` // session_tag or token_issue_time
 	PolicyName  string `json:"policy_name"`
 	Statements  int    `json:"statements"`   // in the policy as written
+	Sessions    int    `json:"sessions"`     // session IDs denied one by one in the policy
 	PolicyChars int    `json:"policy_chars"` // all inline policies of the role, whitespace not counted
 	// TokenIssueCutoff is the cut-off in force (token_issue_time only):
 	// every session of the role issued before it is denied.
 	TokenIssueCutoff time.Time `json:"token_issue_cutoff,omitzero"`
+	// CutoffWritten says this revocation wrote the cut-off (the policy was
+	// full): every session of the role issued before it lost access, not
+	// only the revoked one. Callers announce it.
+	CutoffWritten bool `json:"cutoff_written,omitempty"`
+	// SessionExpiresAt is the session's recorded expiry, the deny's end.
+	SessionExpiresAt time.Time `json:"session_expires_at,omitzero"`
 	Attempts         int       `json:"attempts"`
 }
 
@@ -89,6 +113,12 @@ type Result struct {
 var (
 	// ErrInvalid: the request is malformed (the caller's bug).
 	ErrInvalid = errors.New("revoke: invalid request")
+	// ErrUnknownSession: the table holds no revocable session of that
+	// role under that ID (a forged or stale request). Nothing is written.
+	ErrUnknownSession = errors.New("revoke: no revocable session")
+	// ErrNoWriter: the role is in an account the revoker cannot act in
+	// (no writer role configured). Nothing is written.
+	ErrNoWriter = errors.New("revoke: no way to write in the role's account")
 	// ErrLostRace: concurrent writers kept overwriting the policy.
 	ErrLostRace = errors.New("revoke: the policy kept changing under concurrent writers")
 	// ErrTooLarge: not even a cut-off fits beside the role's other inline policies.
@@ -102,10 +132,23 @@ type IAMAPI interface {
 	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 }
 
+// Sessions is the part of the store the revoker reads: the session
+// records the API function wrote when it vended.
+type Sessions interface {
+	GetSession(ctx context.Context, id string) (store.SessionRecord, error)
+}
+
 // Revoker writes revocations into the roles' inline policies.
 type Revoker struct {
-	// Clients returns the IAM client acting in the role's account.
+	// Clients returns an IAM client acting in exactly the given account,
+	// or an error (ErrNoWriter) when the revoker cannot act there. It must
+	// never return a client of another account: IAM's role-policy calls
+	// take a role name, which a role of the same name in another account
+	// would answer.
 	Clients func(ctx context.Context, accountID string) (IAMAPI, error)
+	// Sessions reads the session records; required (without it every
+	// revocation is refused).
+	Sessions Sessions
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MaxAttempts bounds read-modify-write rounds; 0 means 5.
@@ -120,29 +163,64 @@ type Revoker struct {
 var (
 	roleARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\x21-\x7E]*/)?([\w+=,.@-]{1,64})$`)
 	sessionIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	revokeSidRE = regexp.MustCompile(`^Revoke([0-9a-f]{32})Until(\d{1,12})$`)
+	// legacySidRE: one statement per session (written by earlier
+	// versions; read, pruned and repacked).
+	legacySidRE = regexp.MustCompile(`^Revoke([0-9a-f]{32})Until(\d{1,12})$`)
+	packedSidRE = regexp.MustCompile(`^RevokeUntil(\d{1,12})$`)
 	cutoffSidRE = regexp.MustCompile(`^RevokeIssuedBefore(\d{1,12})$`)
 )
+
+// target is what a revocation denies: a session as the table records it.
+type target struct {
+	id       string
+	issued   time.Time
+	expires  time.Time
+	account  string
+	roleName string
+}
+
+// check validates the request and looks the session up in the table.
+func (r *Revoker) check(ctx context.Context, req Request) (target, error) {
+	m := roleARNRE.FindStringSubmatch(req.RoleARN)
+	switch {
+	case m == nil:
+		return target{}, fmt.Errorf("%w: role_arn %q is not an IAM role ARN", ErrInvalid, req.RoleARN)
+	case !sessionIDRE.MatchString(req.SessionID):
+		return target{}, fmt.Errorf("%w: session_id must be 32 lowercase hex characters", ErrInvalid)
+	case r.Sessions == nil:
+		return target{}, fmt.Errorf("%w: the revoker has no session table to check the request against", ErrUnknownSession)
+	}
+	se, err := r.Sessions.GetSession(ctx, req.SessionID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return target{}, fmt.Errorf("%w: session %s is not in the table", ErrUnknownSession, req.SessionID)
+	case err != nil:
+		return target{}, fmt.Errorf("revoke: read session %s: %w", req.SessionID, err)
+	case se.RoleARN != req.RoleARN:
+		return target{}, fmt.Errorf("%w: session %s is not a session of role %s", ErrUnknownSession, req.SessionID, req.RoleARN)
+	case se.Status != store.SessionActive && se.Status != store.SessionRevoked:
+		return target{}, fmt.Errorf("%w: session %s is %s", ErrUnknownSession, req.SessionID, se.Status)
+	case !se.ExpiresAt.After(r.now()):
+		return target{}, fmt.Errorf("%w: session %s expired at %s; there is nothing to revoke", ErrUnknownSession, req.SessionID, se.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return target{id: se.ID, issued: se.IssuedAt, expires: se.ExpiresAt, account: m[1], roleName: m[2]}, nil
+}
 
 // Revoke makes sure the session is denied on its role, and says how.
 // Callers keep revocations of one role from overlapping (the lease).
 func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
-	m := roleARNRE.FindStringSubmatch(req.RoleARN)
-	switch {
-	case m == nil:
-		return Result{}, fmt.Errorf("%w: role_arn %q is not an IAM role ARN", ErrInvalid, req.RoleARN)
-	case !sessionIDRE.MatchString(req.SessionID):
-		return Result{}, fmt.Errorf("%w: session_id must be 32 lowercase hex characters", ErrInvalid)
-	case req.ExpiresAt.IsZero():
-		return Result{}, fmt.Errorf("%w: expires_at is required", ErrInvalid)
-	case !req.ExpiresAt.After(r.now()):
-		return Result{}, fmt.Errorf("%w: the session expired at %s; there is nothing to revoke", ErrInvalid, req.ExpiresAt.UTC().Format(time.RFC3339))
-	}
-	account, role := m[1], m[2]
-	client, err := r.Clients(ctx, account)
+	t, err := r.check(ctx, req)
 	if err != nil {
-		return Result{}, fmt.Errorf("revoke: IAM client for account %s: %w", account, err)
+		return Result{}, err
 	}
+	if r.Clients == nil {
+		return Result{}, fmt.Errorf("%w %s: no IAM clients", ErrNoWriter, t.account)
+	}
+	client, err := r.Clients(ctx, t.account)
+	if err != nil {
+		return Result{}, fmt.Errorf("revoke: account %s of role %s: %w", t.account, req.RoleARN, err)
+	}
+	role := t.roleName
 	others, err := otherPoliciesChars(ctx, client, role)
 	if err != nil {
 		return Result{}, err
@@ -158,23 +236,28 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 			return Result{}, err
 		}
 		now := r.now()
-		changed := doc.prune(now)
-		res := Result{PolicyName: PolicyName, Attempts: attempt}
+		st := parse(doc)
+		changed := st.prune(now)
+		res := Result{PolicyName: PolicyName, Attempts: attempt, SessionExpiresAt: t.expires}
 		switch {
-		case doc.covers(req):
-			// Already denied: by its own statement or a cut-off.
-		case !forceCutoff && others+doc.with(req).chars() <= r.limit():
-			doc = doc.with(req)
+		case st.covers(t):
+			// Already denied: by its own entry or a cut-off.
+			if st.legacy {
+				changed = true // repack the older layout
+			}
+		case !forceCutoff && others+st.with(t).render().chars() <= r.limit():
+			st = st.with(t)
 			changed = true
 		default:
-			doc = doc.withCutoff(now)
+			st = st.withCutoff(now)
 			changed = true
-			if others+doc.chars() > r.limit() {
+			res.CutoffWritten = true
+			if others+st.render().chars() > r.limit() {
 				return Result{}, fmt.Errorf("%w: %d characters of other inline policies on role %s", ErrTooLarge, others, role)
 			}
 		}
 		if changed {
-			if err := writePolicy(ctx, client, role, doc); err != nil {
+			if err := writePolicy(ctx, client, role, st.render()); err != nil {
 				var limit *iamtypes.LimitExceededException
 				if errors.As(err, &limit) && !forceCutoff {
 					// Another inline policy grew meanwhile: fall back.
@@ -196,7 +279,8 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 			if doc, err = readPolicy(ctx, client, role); err != nil {
 				return Result{}, err
 			}
-			if !doc.covers(req) {
+			st = parse(doc)
+			if !st.covers(t) {
 				// Lost to a concurrent writer: read again and redo.
 				select {
 				case <-ctx.Done():
@@ -206,11 +290,12 @@ func (r *Revoker) Revoke(ctx context.Context, req Request) (Result, error) {
 				continue
 			}
 		}
-		res.Statements, res.PolicyChars = len(doc.Statement), others+doc.chars()
+		written := st.render()
+		res.Statements, res.Sessions, res.PolicyChars = len(written.Statement), len(st.entries), others+written.chars()
 		res.Enforcement = EnforcementSessionTag
-		if !doc.hasSession(req.SessionID) {
+		if _, ok := st.entries[t.id]; !ok {
 			res.Enforcement = EnforcementTokenIssueTime
-			res.TokenIssueCutoff = doc.cutoff()
+			res.TokenIssueCutoff = st.cutoffTime()
 		}
 		return res, nil
 	}
@@ -231,31 +316,33 @@ func (r *Revoker) limit() int {
 	return MaxInlinePolicyChars
 }
 
-// Document is the revocation policy: the statements the revoker wrote,
-// and any others (kept as they are).
+// Document is the revocation policy as IAM holds it.
 type Document struct {
 	Version   string            `json:"Version"`
 	Statement []json.RawMessage `json:"Statement"`
 }
 
-type statementSid struct {
-	Sid string `json:"Sid"`
+type statementHead struct {
+	Sid       string `json:"Sid"`
+	Condition struct {
+		StringEquals map[string]json.RawMessage `json:"StringEquals"`
+	} `json:"Condition"`
 }
 
 func sidOf(raw json.RawMessage) string {
-	var s statementSid
+	var s statementHead
 	_ = json.Unmarshal(raw, &s)
 	return s.Sid
 }
 
-// SessionStatement is the deny of one session until it expires.
-func SessionStatement(sessionID string, expires time.Time) json.RawMessage {
+// PackedStatement denies the sessions, all expiring by until.
+func PackedStatement(until time.Time, sessionIDs []string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{
-		"Sid":       "Revoke" + sessionID + "Until" + strconv.FormatInt(expires.Unix(), 10),
+		"Sid":       "RevokeUntil" + strconv.FormatInt(until.Unix(), 10),
 		"Effect":    "Deny",
 		"Action":    "*",
 		"Resource":  "*",
-		"Condition": map[string]any{"StringEquals": map[string]string{"aws:PrincipalTag/" + SessionTag: sessionID}},
+		"Condition": map[string]any{"StringEquals": map[string][]string{"aws:PrincipalTag/" + SessionTag: sessionIDs}},
 	})
 	return b
 }
@@ -272,46 +359,115 @@ func CutoffStatement(cutoff time.Time) json.RawMessage {
 	return b
 }
 
-// prune drops the statements whose sessions have all expired.
-func (d *Document) prune(now time.Time) bool {
-	kept := d.Statement[:0:0]
-	for _, st := range d.Statement {
-		sid := sidOf(st)
-		if m := revokeSidRE.FindStringSubmatch(sid); m != nil {
-			if exp, _ := strconv.ParseInt(m[2], 10, 64); exp <= now.Unix() {
-				continue
-			}
-		}
-		if m := cutoffSidRE.FindStringSubmatch(sid); m != nil {
-			if c, _ := strconv.ParseInt(m[1], 10, 64); time.Unix(c, 0).Add(MaxSessionLifetime).Unix() <= now.Unix() {
-				continue
-			}
-		}
-		kept = append(kept, st)
+// bucketEnd rounds an expiry up to the end of its Bucket.
+func bucketEnd(t time.Time) int64 {
+	b := int64(Bucket / time.Second)
+	u := t.Unix()
+	if t.Nanosecond() > 0 {
+		u++
 	}
-	changed := len(kept) != len(d.Statement)
-	d.Statement = kept
+	return (u + b - 1) / b * b
+}
+
+// state is the policy as the revoker reads it: the revoked sessions (ID
+// to the end of the statement that denies it), the cut-offs, and any
+// statement it did not write (kept as it is).
+type state struct {
+	entries map[string]int64
+	cutoffs []int64
+	others  []json.RawMessage
+	legacy  bool // holds one-statement-per-session entries
+}
+
+func parse(d Document) state {
+	st := state{entries: map[string]int64{}}
+	for _, raw := range d.Statement {
+		var h statementHead
+		_ = json.Unmarshal(raw, &h)
+		if m := legacySidRE.FindStringSubmatch(h.Sid); m != nil {
+			until, _ := strconv.ParseInt(m[2], 10, 64)
+			st.add(m[1], until)
+			st.legacy = true
+			continue
+		}
+		if m := packedSidRE.FindStringSubmatch(h.Sid); m != nil {
+			until, _ := strconv.ParseInt(m[1], 10, 64)
+			ids, ok := conditionIDs(h.Condition.StringEquals["aws:PrincipalTag/"+SessionTag])
+			if ok {
+				for _, id := range ids {
+					st.add(id, until)
+				}
+				continue
+			}
+		}
+		if m := cutoffSidRE.FindStringSubmatch(h.Sid); m != nil {
+			c, _ := strconv.ParseInt(m[1], 10, 64)
+			st.cutoffs = append(st.cutoffs, c)
+			continue
+		}
+		st.others = append(st.others, raw)
+	}
+	return st
+}
+
+// conditionIDs reads a condition value: one string or a list.
+func conditionIDs(raw json.RawMessage) ([]string, bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil && sessionIDRE.MatchString(one) {
+		return []string{one}, true
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) != nil || len(many) == 0 {
+		return nil, false
+	}
+	for _, id := range many {
+		if !sessionIDRE.MatchString(id) {
+			return nil, false
+		}
+	}
+	return many, true
+}
+
+func (st *state) add(id string, until int64) {
+	if until > st.entries[id] {
+		st.entries[id] = until
+	}
+}
+
+// prune drops the entries whose statements have ended and the cut-offs
+// every session issued before has outlived.
+func (st *state) prune(now time.Time) bool {
+	changed := false
+	for id, until := range st.entries {
+		if until <= now.Unix() {
+			delete(st.entries, id)
+			changed = true
+		}
+	}
+	kept := st.cutoffs[:0:0]
+	for _, c := range st.cutoffs {
+		if time.Unix(c, 0).Add(MaxSessionLifetime).Unix() > now.Unix() {
+			kept = append(kept, c)
+		}
+	}
+	changed = changed || len(kept) != len(st.cutoffs)
+	st.cutoffs = kept
 	return changed
 }
 
-func (d *Document) hasSession(id string) bool {
-	for _, st := range d.Statement {
-		if m := revokeSidRE.FindStringSubmatch(sidOf(st)); m != nil && m[1] == id {
-			return true
-		}
+func (st state) clone() state {
+	c := state{entries: make(map[string]int64, len(st.entries)+1), cutoffs: slices.Clone(st.cutoffs), others: st.others}
+	for k, v := range st.entries {
+		c.entries[k] = v
 	}
-	return false
+	return c
 }
 
-// cutoff returns the latest token-issue-time cut-off, or the zero time.
-func (d *Document) cutoff() time.Time {
+// cutoffTime returns the latest token-issue-time cut-off, or the zero time.
+func (st state) cutoffTime() time.Time {
 	var latest int64
-	for _, st := range d.Statement {
-		if m := cutoffSidRE.FindStringSubmatch(sidOf(st)); m != nil {
-			if c, _ := strconv.ParseInt(m[1], 10, 64); c > latest {
-				latest = c
-			}
-		}
+	for _, c := range st.cutoffs {
+		latest = max(latest, c)
 	}
 	if latest == 0 {
 		return time.Time{}
@@ -319,39 +475,55 @@ func (d *Document) cutoff() time.Time {
 	return time.Unix(latest, 0).UTC()
 }
 
-// covers reports whether the session is denied: by its own statement, or
-// by a cut-off after it was issued. Without IssuedAt only a cut-off after
-// its expiry counts.
-func (d *Document) covers(req Request) bool {
-	if d.hasSession(req.SessionID) {
+// covers reports whether the session is denied: by its own entry, or by a
+// cut-off after it was issued.
+func (st state) covers(t target) bool {
+	if until, ok := st.entries[t.id]; ok && until >= t.expires.Unix() {
 		return true
 	}
-	issued := req.IssuedAt
-	if issued.IsZero() {
-		issued = req.ExpiresAt
-	}
-	c := d.cutoff()
-	return !c.IsZero() && issued.Before(c)
+	c := st.cutoffTime()
+	return !c.IsZero() && t.issued.Before(c)
 }
 
-func (d Document) with(req Request) Document {
-	d.Statement = append(d.Statement[:len(d.Statement):len(d.Statement)], SessionStatement(req.SessionID, req.ExpiresAt))
-	return d
+func (st state) with(t target) state {
+	c := st.clone()
+	c.add(t.id, bucketEnd(t.expires))
+	return c
 }
 
-// withCutoff replaces every revoker statement with one cut-off at now
-// (rounded up to the second): it covers every session revoked so far, all
-// of which were issued before now.
-func (d Document) withCutoff(now time.Time) Document {
-	var kept []json.RawMessage
-	for _, st := range d.Statement {
-		sid := sidOf(st)
-		if !revokeSidRE.MatchString(sid) && !cutoffSidRE.MatchString(sid) {
-			kept = append(kept, st)
-		}
+// withCutoff replaces every entry with one cut-off at now (rounded up to
+// the second): it covers every session revoked so far, all of which were
+// issued before now.
+func (st state) withCutoff(now time.Time) state {
+	return state{
+		entries: map[string]int64{},
+		cutoffs: []int64{now.Truncate(time.Second).Add(time.Second).Unix()},
+		others:  st.others,
 	}
-	cutoff := now.Truncate(time.Second).Add(time.Second)
-	d.Statement = append(kept, CutoffStatement(cutoff))
+}
+
+// render packs the state: the other statements as they were, the latest
+// cut-off, then one statement per bucket, IDs sorted (a stable document).
+func (st state) render() Document {
+	d := Document{Version: "2012-10-17", Statement: slices.Clone(st.others)}
+	if c := st.cutoffTime(); !c.IsZero() {
+		d.Statement = append(d.Statement, CutoffStatement(c))
+	}
+	buckets := map[int64][]string{}
+	for id, until := range st.entries {
+		b := bucketEnd(time.Unix(until, 0))
+		buckets[b] = append(buckets[b], id)
+	}
+	ends := make([]int64, 0, len(buckets))
+	for b := range buckets {
+		ends = append(ends, b)
+	}
+	slices.Sort(ends)
+	for _, b := range ends {
+		ids := buckets[b]
+		slices.Sort(ids)
+		d.Statement = append(d.Statement, PackedStatement(time.Unix(b, 0), ids))
+	}
 	return d
 }
 

@@ -489,6 +489,22 @@ func (d *Dynamo) GetBreakGlass(ctx context.Context, id string) (BreakGlassEvent,
 	return it.record().at(d.opt.now()), nil
 }
 
+// ActiveBreakGlass implements BreakGlass: one consistent read of the
+// person's lock, which OpenBreakGlass writes and CloseBreakGlass deletes in
+// the same transactions as the event, so an unexpired lock is an active
+// event.
+func (d *Dynamo) ActiveBreakGlass(ctx context.Context, principal, user, profile string) (BreakGlassEvent, error) {
+	var lock pointerItem
+	if err := d.get(ctx, "get break-glass lock", activeBGKey(principal, user, profile), &lock); err != nil {
+		return BreakGlassEvent{}, err
+	}
+	if lock.ExpiresAt <= d.opt.now().Unix() || lock.Target == "" {
+		return BreakGlassEvent{}, fmt.Errorf("%w: no active break-glass event for %s", ErrNotFound, profile)
+	}
+	return BreakGlassEvent{ID: lock.Target, Principal: principal, User: user, Profile: profile,
+		Status: BreakGlassActive, ExpiresAt: time.Unix(lock.ExpiresAt, 0).UTC()}, nil
+}
+
 // ListBreakGlass implements BreakGlass (GSI2).
 func (d *Dynamo) ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error) {
 	q := d.query(IndexGSI2, AttrGSI2PK, kindBreakGlass, AttrGSI2SK, kindBreakGlass+"#", "")

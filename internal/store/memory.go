@@ -314,6 +314,21 @@ func (m *Memory) GetBreakGlass(ctx context.Context, id string) (BreakGlassEvent,
 	return e.at(m.opt.now()), nil
 }
 
+// ActiveBreakGlass implements BreakGlass.
+func (m *Memory) ActiveBreakGlass(ctx context.Context, principal, user, profile string) (BreakGlassEvent, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id, ok := m.activeBG[activeBGKey(principal, user, profile)]
+	if !ok {
+		return BreakGlassEvent{}, fmt.Errorf("%w: no active break-glass event for %s", ErrNotFound, profile)
+	}
+	e := m.events[id].at(m.opt.now())
+	if e.Status != BreakGlassActive {
+		return BreakGlassEvent{}, fmt.Errorf("%w: no active break-glass event for %s", ErrNotFound, profile)
+	}
+	return BreakGlassEvent{ID: e.ID, Principal: e.Principal, User: e.User, Profile: e.Profile, Status: e.Status, ExpiresAt: e.ExpiresAt}, nil
+}
+
 // ListBreakGlass implements BreakGlass.
 func (m *Memory) ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error) {
 	m.mu.Lock()

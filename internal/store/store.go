@@ -141,6 +141,12 @@ type BreakGlass interface {
 	// already has an active, unexpired event for the profile.
 	OpenBreakGlass(ctx context.Context, e BreakGlassEvent) (BreakGlassEvent, error)
 	GetBreakGlass(ctx context.Context, id string) (BreakGlassEvent, error)
+	// ActiveBreakGlass returns the person's active, unexpired event for
+	// the profile (its ID, person, profile, status and expiry only), or
+	// ErrNotFound. Strongly consistent (the person's lock item, from the
+	// table itself, not an index): an event closed a moment ago no longer
+	// grants anything.
+	ActiveBreakGlass(ctx context.Context, principal, user, profile string) (BreakGlassEvent, error)
 	// ListBreakGlass lists events, newest first.
 	ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error)
 	// CloseBreakGlass closes an active event. ErrConflict if not active.

@@ -110,6 +110,10 @@ func (s *Service) createApproval(ctx context.Context, c *call) (Response, *apiEr
 	if aerr != nil {
 		return Response{}, aerr
 	}
+	// Counted like a vend, so nobody floods approvers with requests.
+	if aerr := s.count(ctx, c, body.Profile); aerr != nil {
+		return Response{}, aerr
+	}
 	preq := policy.Request{Principal: *c.caller, Profile: body.Profile, Time: s.d.Now().UTC(), SourceIP: c.sourceIP, Duration: requested, Client: c.client}
 	d := p.Evaluate(&preq)
 	c.recordDecision(p, &preq, d)
@@ -340,6 +344,9 @@ func (s *Service) cancelApproval(ctx context.Context, c *call) (Response, *apiEr
 	}
 	if requesterOf(a).Person() != c.caller.Person() {
 		return Response{}, fail(CodeForbidden, "only the requester cancels a request")
+	}
+	if aerr := s.count(ctx, c, a.Profile); aerr != nil {
+		return Response{}, aerr
 	}
 	if aerr := s.notPending(ctx, c, a); aerr != nil {
 		return Response{}, aerr

@@ -19,6 +19,10 @@ const (
 	EventBreakGlassOpened  = "break_glass_opened"
 	EventBreakGlassClosed  = "break_glass_closed"
 	EventSessionRevoked    = "session_revoked"
+	// EventRevocationFallback: a revocation did not fit the role's
+	// revocation policy, so the revoker wrote a token-issue-time cut-off
+	// that denies every session of the role issued before it.
+	EventRevocationFallback = "revocation_fallback"
 )
 
 // MetricBreakGlass counts break-glass events (dimension Event: opened or
@@ -45,7 +49,11 @@ type Notification struct {
 	Comment       string    `json:"comment,omitempty"`
 	ExpiresAt     time.Time `json:"expires_at,omitzero"`
 	Enforcement   string    `json:"enforcement,omitempty"`
-	BlockedUntil  time.Time `json:"blocked_until,omitzero"`
+	RoleARN       string    `json:"role_arn,omitempty"`
+	// TokenIssueCutoff: every session of RoleARN issued before it is
+	// denied (revocation_fallback).
+	TokenIssueCutoff time.Time `json:"token_issue_cutoff,omitzero"`
+	BlockedUntil     time.Time `json:"blocked_until,omitzero"`
 }
 
 // Notifier publishes notifications (SNS in production).
@@ -63,6 +71,9 @@ func (s *Service) audit(ctx context.Context, c *call, n Notification) {
 		n.Actor = c.caller.Identity()
 	}
 	level := slog.LevelInfo
+	if n.Event == EventRevocationFallback {
+		level = slog.LevelWarn
+	}
 	if n.Event == EventBreakGlassOpened || n.Event == EventBreakGlassClosed {
 		level = slog.LevelWarn
 	}
@@ -72,7 +83,7 @@ func (s *Service) audit(ctx context.Context, c *call, n Notification) {
 	_ = json.Unmarshal(b, &fields)
 	attrs := []slog.Attr{slog.Bool("audit", true)}
 	for _, k := range []string{"event", "at", "request_id", "actor", "principal", "user", "profile", "approval_id", "event_id",
-		"session_id", "status", "decision", "reason_code", "justification", "comment", "expires_at", "enforcement", "blocked_until"} {
+		"session_id", "status", "decision", "reason_code", "justification", "comment", "expires_at", "enforcement", "role_arn", "token_issue_cutoff", "blocked_until"} {
 		if v, ok := fields[k]; ok {
 			attrs = append(attrs, slog.Any(k, v))
 		}

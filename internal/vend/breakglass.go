@@ -3,6 +3,7 @@ package vend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 )
 
@@ -66,6 +68,10 @@ func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 	}
 	p, aerr := s.loadPolicy(ctx, c)
 	if aerr != nil {
+		return Response{}, aerr
+	}
+	// Counted like a vend: every event notifies, so no flooding.
+	if aerr := s.count(ctx, c, body.Profile); aerr != nil {
 		return Response{}, aerr
 	}
 	bg, ok := p.BreakGlassFor(*c.caller, body.Profile)
@@ -168,17 +174,34 @@ func query(c *call, name string) (string, bool) {
 	return v, ok
 }
 
+// closeBreakGlassRequest is the (optional) body of POST
+// /v1/break-glass/{id}/close.
+type closeBreakGlassRequest struct {
+	Comment string `json:"comment"`
+	// RevokeSessions revokes the active sessions the event vended, once
+	// it is closed.
+	RevokeSessions bool `json:"revoke_sessions"`
+}
+
 // closeBreakGlass answers POST /v1/break-glass/{id}/close: the event's
-// owner or an operator.
+// owner or an operator. With revoke_sessions the sessions it vended are
+// revoked after it is closed (no new one can be vended by then), each as
+// POST /v1/sessions/{id}/revoke would.
 func (s *Service) closeBreakGlass(ctx context.Context, c *call) (Response, *apiError) {
 	id, aerr := pathID(c, "break-glass event")
 	if aerr != nil {
 		return Response{}, aerr
 	}
-	comment, aerr := decodeComment(c)
-	if aerr != nil {
+	var body closeBreakGlassRequest
+	if strings.TrimSpace(c.req.Body) != "" {
+		if aerr := decodeBody(c.req, &body); aerr != nil {
+			return Response{}, aerr
+		}
+	}
+	if aerr := checkText("comment", body.Comment, false); aerr != nil {
 		return Response{}, aerr
 	}
+	comment := body.Comment
 	p, aerr := s.loadPolicy(ctx, c)
 	if aerr != nil {
 		return Response{}, aerr
@@ -191,8 +214,15 @@ func (s *Service) closeBreakGlass(ctx context.Context, c *call) (Response, *apiE
 		return Response{}, failCause(CodeUnavailable, err, "break-glass events are unavailable; try again later")
 	}
 	c.profile = e.Profile
-	if store.Person(store.Identity(e.Principal, e.User)) != c.caller.Person() && !p.IsOperator(*c.caller) {
+	operator := p.IsOperator(*c.caller)
+	if store.Person(store.Identity(e.Principal, e.User)) != c.caller.Person() && !operator {
 		return Response{}, fail(CodeForbidden, "only the event's owner and operators close it")
+	}
+	if body.RevokeSessions && s.d.Revoker == nil {
+		return Response{}, fail(CodeUnavailable, "revocation is not configured (SENTINEL_REVOKER_FUNCTION); the event is still open")
+	}
+	if aerr := s.count(ctx, c, e.Profile); aerr != nil {
+		return Response{}, aerr
 	}
 	got, err := s.d.Store.CloseBreakGlass(ctx, id, c.caller.Identity(), comment)
 	switch {
@@ -203,5 +233,76 @@ func (s *Service) closeBreakGlass(ctx context.Context, c *call) (Response, *apiE
 	}
 	s.audit(ctx, c, Notification{Event: EventBreakGlassClosed, Principal: got.Principal, User: got.User, Profile: got.Profile,
 		EventID: got.ID, Status: string(got.Status), ReasonCode: got.ReasonCode, Comment: comment})
-	return jsonResponse(http.StatusOK, breakGlassView(got)), nil
+	if !body.RevokeSessions {
+		return jsonResponse(http.StatusOK, breakGlassView(got)), nil
+	}
+	revoked, aerr := s.revokeEventSessions(ctx, c, got, operator, comment)
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	return jsonResponse(http.StatusOK, closedBreakGlassJSON{breakGlassJSON: breakGlassView(got), RevokedSessions: revoked}), nil
+}
+
+// closedBreakGlassJSON is a closed event with the sessions revoked with it.
+type closedBreakGlassJSON struct {
+	breakGlassJSON
+	RevokedSessions []string `json:"revoked_sessions"`
+}
+
+// revokeEventSessions revokes the active sessions the closed event vended.
+// Any failure is 503 naming the sessions left to revoke one by one (the
+// event stays closed either way).
+func (s *Service) revokeEventSessions(ctx context.Context, c *call, e store.BreakGlassEvent, operator bool, comment string) ([]string, *apiError) {
+	reason := "break-glass event " + e.ID + " closed"
+	if comment != "" {
+		reason += ": " + comment
+	}
+	sessions, err := s.d.Store.ListSessionsByPrincipal(ctx, e.Principal, e.User, store.SessionFilter{Profile: e.Profile, ActiveOnly: true, Limit: 1000})
+	if err != nil {
+		return nil, failCause(CodeUnavailable, err, "the event is closed, but its sessions could not be listed; revoke them with POST /v1/sessions/{id}/revoke")
+	}
+	revoked := []string{}
+	var left []string
+	var cause *apiError
+	for _, se := range sessions {
+		if se.BreakGlassID != e.ID || se.Status != store.SessionActive {
+			continue
+		}
+		if cause != nil {
+			left = append(left, se.ID)
+			continue
+		}
+		if !operator {
+			if cause = s.countOwnerRevocation(ctx, c); cause != nil {
+				left = append(left, se.ID)
+				continue
+			}
+		}
+		res, aerr := s.revokeUnderLease(ctx, c, revoke.Request{RoleARN: se.RoleARN, SessionID: se.ID, IssuedAt: se.IssuedAt, ExpiresAt: se.ExpiresAt})
+		if aerr != nil {
+			cause = aerr
+			left = append(left, se.ID)
+			continue
+		}
+		s.announceFallback(ctx, c, se, res)
+		got, err := s.d.Store.RevokeSession(ctx, se.ID, store.Revocation{By: c.caller.Identity(), Reason: reason, Enforcement: res.Enforcement})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			cause = failCause(CodeUnavailable, err, "a session is denied in IAM but its record could not be updated")
+			left = append(left, se.ID)
+			continue
+		}
+		if err == nil {
+			se = got
+		}
+		revoked = append(revoked, se.ID)
+		s.audit(ctx, c, Notification{Event: EventSessionRevoked, Principal: se.Principal, User: se.User, Profile: se.Profile,
+			SessionID: se.ID, EventID: e.ID, Status: string(store.SessionRevoked), Comment: reason, Enforcement: res.Enforcement})
+	}
+	if cause != nil {
+		out := *cause
+		out.Message = fmt.Sprintf("the event is closed and %d of its sessions are revoked, but %s could not be revoked (%s); revoke them with POST /v1/sessions/{id}/revoke",
+			len(revoked), strings.Join(left, ", "), cause.Message)
+		return nil, &out
+	}
+	return revoked, nil
 }

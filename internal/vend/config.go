@@ -20,6 +20,10 @@ type Config struct {
 	RateLimit      int           // SENTINEL_RATE_LIMIT: requests per window per principal (default 30)
 	RateWindow     time.Duration // SENTINEL_RATE_WINDOW (default 1m, 1s to 24h)
 	RatePerProfile bool          // SENTINEL_RATE_PER_PROFILE: separate windows per profile (default false)
+	// OwnerRevokeLimit bounds the revocations one person makes of their own
+	// sessions per hour (operators are not limited), so nobody can fill a
+	// role's revocation policy and force the role-wide cut-off alone.
+	OwnerRevokeLimit int // SENTINEL_OWNER_REVOKE_LIMIT (default 10, 1 to 1000)
 
 	Retention      time.Duration // SENTINEL_RETENTION: how long records outlive credentials (default 2160h = 90 days)
 	ApprovalTTL    time.Duration // SENTINEL_APPROVAL_TTL: pending approvals expire after (default 24h)
@@ -39,6 +43,10 @@ const (
 	DefaultPolicyCacheTTL = time.Minute
 	DefaultRateLimit      = 30
 	DefaultRateWindow     = time.Minute
+	// DefaultOwnerRevokeLimit: own-session revocations per person and hour.
+	DefaultOwnerRevokeLimit = 10
+	// OwnerRevokeWindow is the window of OwnerRevokeLimit.
+	OwnerRevokeWindow     = time.Hour
 	DefaultRetention      = 90 * 24 * time.Hour
 	DefaultApprovalTTL    = 24 * time.Hour
 	DefaultApprovalWindow = time.Hour
@@ -86,18 +94,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return d
 	}
 	c := Config{
-		TableName:       str("SENTINEL_TABLE_NAME", true, tableNameRE, "a DynamoDB table name"),
-		PolicyParameter: str("SENTINEL_POLICY_PARAMETER", true, paramNameRE, "an SSM parameter name"),
-		PolicySHA256:    str("SENTINEL_POLICY_SHA256", true, sha256RE, "a lowercase hex sha256"),
-		PolicyCacheTTL:  dur("SENTINEL_POLICY_CACHE_TTL", DefaultPolicyCacheTTL, time.Second, 15*time.Minute),
-		RateLimit:       DefaultRateLimit,
-		RateWindow:      dur("SENTINEL_RATE_WINDOW", DefaultRateWindow, time.Second, 24*time.Hour),
-		Retention:       dur("SENTINEL_RETENTION", DefaultRetention, time.Hour, 10*365*24*time.Hour),
-		ApprovalTTL:     dur("SENTINEL_APPROVAL_TTL", DefaultApprovalTTL, time.Minute, 7*24*time.Hour),
-		ApprovalWindow:  dur("SENTINEL_APPROVAL_WINDOW", DefaultApprovalWindow, time.Minute, 24*time.Hour),
-		RevokerFunction: str("SENTINEL_REVOKER_FUNCTION", false, functionRE, "a Lambda function name or ARN"),
-		NotifyTopicARN:  str("SENTINEL_NOTIFY_TOPIC_ARN", false, topicARNRE, "an SNS topic ARN"),
-		Version:         "dev",
+		TableName:        str("SENTINEL_TABLE_NAME", true, tableNameRE, "a DynamoDB table name"),
+		PolicyParameter:  str("SENTINEL_POLICY_PARAMETER", true, paramNameRE, "an SSM parameter name"),
+		PolicySHA256:     str("SENTINEL_POLICY_SHA256", true, sha256RE, "a lowercase hex sha256"),
+		PolicyCacheTTL:   dur("SENTINEL_POLICY_CACHE_TTL", DefaultPolicyCacheTTL, time.Second, 15*time.Minute),
+		RateLimit:        DefaultRateLimit,
+		OwnerRevokeLimit: DefaultOwnerRevokeLimit,
+		RateWindow:       dur("SENTINEL_RATE_WINDOW", DefaultRateWindow, time.Second, 24*time.Hour),
+		Retention:        dur("SENTINEL_RETENTION", DefaultRetention, time.Hour, 10*365*24*time.Hour),
+		ApprovalTTL:      dur("SENTINEL_APPROVAL_TTL", DefaultApprovalTTL, time.Minute, 7*24*time.Hour),
+		ApprovalWindow:   dur("SENTINEL_APPROVAL_WINDOW", DefaultApprovalWindow, time.Minute, 24*time.Hour),
+		RevokerFunction:  str("SENTINEL_REVOKER_FUNCTION", false, functionRE, "a Lambda function name or ARN"),
+		NotifyTopicARN:   str("SENTINEL_NOTIFY_TOPIC_ARN", false, topicARNRE, "an SNS topic ARN"),
+		Version:          "dev",
 	}
 	// The store counts in whole-second windows and refuses any other, which
 	// would fail every request: refuse it here, at start.
@@ -114,6 +123,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			bad("SENTINEL_RATE_LIMIT=%q is not a whole number from 1 to 100000", v)
 		} else {
 			c.RateLimit = n
+		}
+	}
+	if v := strings.TrimSpace(getenv("SENTINEL_OWNER_REVOKE_LIMIT")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			bad("SENTINEL_OWNER_REVOKE_LIMIT=%q is not a whole number from 1 to 1000", v)
+		} else {
+			c.OwnerRevokeLimit = n
 		}
 	}
 	if v := strings.TrimSpace(getenv("SENTINEL_RATE_PER_PROFILE")); v != "" {

@@ -30,7 +30,7 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 	}
 	want := vend.Config{
 		TableName: "sentinel-tvm", PolicyParameter: "/sentinel-tvm/policy", PolicySHA256: goodSHA,
-		PolicyCacheTTL: time.Minute, RateLimit: 30, RateWindow: time.Minute, Retention: 90 * 24 * time.Hour,
+		PolicyCacheTTL: time.Minute, RateLimit: 30, OwnerRevokeLimit: 10, RateWindow: time.Minute, Retention: 90 * 24 * time.Hour,
 		ApprovalTTL: 24 * time.Hour, ApprovalWindow: time.Hour, Version: "dev",
 	}
 	if got != want {
@@ -41,15 +41,16 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 func TestConfigFromEnvValues(t *testing.T) {
 	e := minimalEnv()
 	for k, v := range map[string]string{
-		"SENTINEL_POLICY_PARAMETER": "arn:aws:ssm:eu-west-1:111122223333:parameter/sentinel-tvm/policy",
-		"SENTINEL_POLICY_CACHE_TTL": " 90s ",
-		"SENTINEL_RATE_LIMIT":       "5",
-		"SENTINEL_RATE_WINDOW":      "10m",
-		"SENTINEL_RATE_PER_PROFILE": "true",
-		"SENTINEL_RETENTION":        "720h",
-		"SENTINEL_APPROVAL_TTL":     "2h",
-		"SENTINEL_APPROVAL_WINDOW":  "30m",
-		"SENTINEL_VERSION":          "1.2.3",
+		"SENTINEL_POLICY_PARAMETER":   "arn:aws:ssm:eu-west-1:111122223333:parameter/sentinel-tvm/policy",
+		"SENTINEL_POLICY_CACHE_TTL":   " 90s ",
+		"SENTINEL_RATE_LIMIT":         "5",
+		"SENTINEL_OWNER_REVOKE_LIMIT": "3",
+		"SENTINEL_RATE_WINDOW":        "10m",
+		"SENTINEL_RATE_PER_PROFILE":   "true",
+		"SENTINEL_RETENTION":          "720h",
+		"SENTINEL_APPROVAL_TTL":       "2h",
+		"SENTINEL_APPROVAL_WINDOW":    "30m",
+		"SENTINEL_VERSION":            "1.2.3",
 	} {
 		e[k] = v
 	}
@@ -59,7 +60,7 @@ func TestConfigFromEnvValues(t *testing.T) {
 	}
 	want := vend.Config{
 		TableName: "sentinel-tvm", PolicyParameter: "arn:aws:ssm:eu-west-1:111122223333:parameter/sentinel-tvm/policy", PolicySHA256: goodSHA,
-		PolicyCacheTTL: 90 * time.Second, RateLimit: 5, RateWindow: 10 * time.Minute, RatePerProfile: true,
+		PolicyCacheTTL: 90 * time.Second, RateLimit: 5, OwnerRevokeLimit: 3, RateWindow: 10 * time.Minute, RatePerProfile: true,
 		Retention: 720 * time.Hour, ApprovalTTL: 2 * time.Hour, ApprovalWindow: 30 * time.Minute, Version: "1.2.3",
 	}
 	if got != want {
@@ -85,6 +86,8 @@ func TestConfigFromEnvProblems(t *testing.T) {
 		{"SENTINEL_POLICY_CACHE_TTL", "16m", `SENTINEL_POLICY_CACHE_TTL="16m" is not a duration from 1s to 15m0s (Go syntax, e.g. 90s, 15m, 24h)`},
 		{"SENTINEL_POLICY_CACHE_TTL", "60", `SENTINEL_POLICY_CACHE_TTL="60" is not a duration from 1s to 15m0s (Go syntax, e.g. 90s, 15m, 24h)`},
 		{"SENTINEL_RATE_LIMIT", "0", `SENTINEL_RATE_LIMIT="0" is not a whole number from 1 to 100000`},
+		{"SENTINEL_OWNER_REVOKE_LIMIT", "0", `SENTINEL_OWNER_REVOKE_LIMIT="0" is not a whole number from 1 to 1000`},
+		{"SENTINEL_OWNER_REVOKE_LIMIT", "1001", `SENTINEL_OWNER_REVOKE_LIMIT="1001" is not a whole number from 1 to 1000`},
 		{"SENTINEL_RATE_LIMIT", "100001", `SENTINEL_RATE_LIMIT="100001" is not a whole number from 1 to 100000`},
 		{"SENTINEL_RATE_LIMIT", "ten", `SENTINEL_RATE_LIMIT="ten" is not a whole number from 1 to 100000`},
 		{"SENTINEL_RATE_WINDOW", "0s", `SENTINEL_RATE_WINDOW="0s" is not a duration from 1s to 24h0m0s (Go syntax, e.g. 90s, 15m, 24h)`},

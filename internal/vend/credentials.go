@@ -124,14 +124,14 @@ func (s *Service) decide(ctx context.Context, p *policy.Policy, preq *policy.Req
 	var event *store.BreakGlassEvent
 	if preq.Approval == nil {
 		if _, covered := p.BreakGlassFor(preq.Principal, preq.Profile); covered {
-			events, err := s.d.Store.ListBreakGlass(ctx, store.BreakGlassFilter{
-				Principal: preq.Principal.ARN, User: preq.Principal.User, Profile: preq.Profile, ActiveOnly: true, Limit: 1,
-			})
-			if err != nil {
+			// A consistent read: an event closed a moment ago grants nothing.
+			e, err := s.d.Store.ActiveBreakGlass(ctx, preq.Principal.ARN, preq.Principal.User, preq.Profile)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
 				return d, nil, nil, failCause(CodeUnavailable, err, "break-glass state is unavailable; try again later")
-			}
-			if len(events) > 0 && events[0].ExpiresAt.After(preq.Time) {
-				event = &events[0]
+			case e.ExpiresAt.After(preq.Time):
+				event = &e
 				preq.BreakGlass = &policy.Grant{Expires: event.ExpiresAt}
 			}
 		}

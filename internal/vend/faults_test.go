@@ -89,7 +89,7 @@ func TestStoreFaults(t *testing.T) {
 		{"Vend", func(t *testing.T, h *harness) event {
 			return loadEvent(t, "credentials-native.json")
 		}, "the session could not be recorded; try again later"},
-		{"ListBreakGlass", func(t *testing.T, h *harness) event {
+		{"ActiveBreakGlass", func(t *testing.T, h *harness) event {
 			openBreakGlass(t, h, "prod-db", time.Hour)
 			return loadEvent(t, "credentials-native.json").profile("prod-db")
 		}, "break-glass state is unavailable; try again later"},

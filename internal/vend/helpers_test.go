@@ -238,6 +238,13 @@ func (f *faultStore) MarkApprovalUsed(ctx context.Context, id, sessionID string)
 	return f.Store.MarkApprovalUsed(ctx, id, sessionID)
 }
 
+func (f *faultStore) ActiveBreakGlass(ctx context.Context, principal, user, profile string) (store.BreakGlassEvent, error) {
+	if err := f.hit("ActiveBreakGlass"); err != nil {
+		return store.BreakGlassEvent{}, err
+	}
+	return f.Store.ActiveBreakGlass(ctx, principal, user, profile)
+}
+
 func (f *faultStore) ListBreakGlass(ctx context.Context, fl store.BreakGlassFilter) ([]store.BreakGlassEvent, error) {
 	if err := f.hit("ListBreakGlass"); err != nil {
 		return nil, err

@@ -550,7 +550,7 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	c := closeBG(callerARN, eventID, `{"comment":1}`)
 	c.undocumented = true
 	k.do(h, bad(c, 400, vend.CodeInvalidRequest))
-	k.do(h, ok(closeBG(callerARN, eventID, `{"comment":"fixed"}`), 200))
+	k.do(h, ok(closeBG(callerARN, eventID, `{"comment":"fixed","revoke_sessions":true}`), 200))
 	k.do(h, bad(closeBG(sam, eventID, ``), 409, vend.CodeConflict))
 
 	// Sessions.
@@ -581,7 +581,7 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	k.do(h, ok(list(callerARN, "/v1/sessions/"+sessionID, nil), 200)) // revoked
 	// The owner again: 409, only operators repair.
 	k.do(h, bad(revokeCall(callerARN, sessionID, `{"reason":"again"}`), 409, vend.CodeConflict))
-	rv.Result = revoke.Result{Enforcement: revoke.EnforcementTokenIssueTime, TokenIssueCutoff: h.clock.Now()}
+	rv.Result = revoke.Result{Enforcement: revoke.EnforcementTokenIssueTime, TokenIssueCutoff: h.clock.Now(), CutoffWritten: true}
 	k.do(h, ok(revokeCall(sam, sessionID, `{"reason":"repair"}`), 200))
 	k.do(h, bad(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 403, vend.CodeSessionRevoked))
 
@@ -590,6 +590,22 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	k.do(h1, ok(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 200))
 	k.do(h1, bad(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 429, vend.CodeRateLimited))
 	k.do(h1, bad(creds(callerARN, `{"profile":"prod-denied"}`, nil), 429, vend.CodeRateLimited))
+	// Approval requests, cancels, break-glass opens and closes count like
+	// vends; own-session revocations have an hourly limit of their own.
+	h2 := newHarness(t, withRevoker(&fakeRevoker{}), withConfig(func(c *vend.Config) { c.RateLimit, c.OwnerRevokeLimit = 3, 1 }))
+	s1 := k.do(h2, ok(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 200)).JSON["session_id"].(string)
+	s2 := k.do(h2, ok(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 200)).JSON["session_id"].(string)
+	a2 := k.do(h2, ok(apiCall{caller: callerARN, method: "POST", path: "/v1/approvals", body: `{"profile":"prod-admin","justification":"x"}`}, 201)).JSON["approval_id"].(string)
+	k.do(h2, bad(apiCall{caller: callerARN, method: "POST", path: "/v1/approvals", body: `{"profile":"prod-admin","justification":"x"}`}, 429, vend.CodeRateLimited))
+	k.do(h2, bad(apiCall{caller: callerARN, method: "POST", path: "/v1/approvals/" + a2 + "/cancel"}, 429, vend.CodeRateLimited))
+	k.do(h2, bad(openBG(callerARN, `{"profile":"prod-db","reason_code":"incident","justification":"x"}`), 429, vend.CodeRateLimited))
+	k.do(h2, ok(revokeCall(callerARN, s1, `{"reason":"done"}`), 200))
+	k.do(h2, bad(revokeCall(callerARN, s2, `{"reason":"done"}`), 429, vend.CodeRateLimited))
+	h2.clock.Advance(time.Minute)
+	e2 := k.do(h2, ok(openBG(callerARN, `{"profile":"prod-db","reason_code":"incident","justification":"x"}`), 201)).JSON["event_id"].(string)
+	k.do(h2, ok(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 200))
+	k.do(h2, ok(creds(callerARN, `{"profile":"dev-readonly"}`, nil), 200))
+	k.do(h2, bad(closeBG(callerARN, e2, ``), 429, vend.CodeRateLimited))
 
 	// Time passes: the approval and the events expire.
 	h.clock.Advance(48 * time.Hour)

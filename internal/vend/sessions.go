@@ -189,11 +189,17 @@ func (s *Service) revokeSession(ctx context.Context, c *call) (Response, *apiErr
 	if !se.ExpiresAt.After(now) {
 		return Response{}, fail(CodeConflict, "the session has expired; there is nothing to revoke")
 	}
+	if !operator {
+		if aerr := s.countOwnerRevocation(ctx, c); aerr != nil {
+			return Response{}, aerr
+		}
+	}
 	res, aerr := s.revokeUnderLease(ctx, c, revoke.Request{RoleARN: se.RoleARN, SessionID: se.ID, IssuedAt: se.IssuedAt, ExpiresAt: se.ExpiresAt})
 	if aerr != nil {
 		return Response{}, aerr
 	}
 	c.reason = body.Reason
+	s.announceFallback(ctx, c, se, res)
 	if se.Status == store.SessionActive {
 		got, err := s.d.Store.RevokeSession(ctx, se.ID, store.Revocation{By: c.caller.Identity(), Reason: body.Reason, Enforcement: res.Enforcement})
 		switch {
@@ -213,6 +219,9 @@ func (s *Service) revokeSession(ctx context.Context, c *call) (Response, *apiErr
 	if !res.TokenIssueCutoff.IsZero() {
 		out["token_issue_cutoff"] = rfc3339(res.TokenIssueCutoff)
 	}
+	if res.CutoffWritten {
+		out["warning"] = fallbackWarning(res)
+	}
 	n := Notification{Event: EventSessionRevoked, Principal: se.Principal, User: se.User, Profile: se.Profile,
 		SessionID: se.ID, Status: string(se.Status), Comment: body.Reason, Enforcement: res.Enforcement}
 	if body.BlockMinutes != nil {
@@ -228,6 +237,37 @@ func (s *Service) revokeSession(ctx context.Context, c *call) (Response, *apiErr
 	}
 	s.audit(ctx, c, n)
 	return jsonResponse(http.StatusOK, out), nil
+}
+
+// countOwnerRevocation counts a revocation of the caller's own session
+// against their hourly limit (OwnerRevokeLimit): 429 when it is used up,
+// before anything reaches IAM.
+func (s *Service) countOwnerRevocation(ctx context.Context, c *call) *apiError {
+	limit := s.cfg.OwnerRevokeLimit
+	if limit <= 0 {
+		limit = DefaultOwnerRevokeLimit
+	}
+	key := store.RateKey("REVOKE#" + c.caller.Person())
+	err := s.d.Store.CountRequest(ctx, key, limit, OwnerRevokeWindow)
+	return s.storeError(err, "the revocation could not be counted; nothing changed; try again later")
+}
+
+// fallbackWarning says what a revocation that wrote the role-wide cut-off
+// did to everyone else.
+func fallbackWarning(res revoke.Result) string {
+	return "the role's revocation policy was full: every session of the role issued before " + rfc3339(res.TokenIssueCutoff) +
+		" is now denied, not only this one; other callers of the role must ask for new credentials"
+}
+
+// announceFallback logs and notifies a revocation that had to write the
+// role-wide token-issue-time cut-off (event revocation_fallback).
+func (s *Service) announceFallback(ctx context.Context, c *call, se store.SessionRecord, res revoke.Result) {
+	if !res.CutoffWritten {
+		return
+	}
+	s.audit(ctx, c, Notification{Event: EventRevocationFallback, Principal: se.Principal, User: se.User, Profile: se.Profile,
+		SessionID: se.ID, RoleARN: se.RoleARN, Enforcement: res.Enforcement, TokenIssueCutoff: res.TokenIssueCutoff,
+		Comment: fallbackWarning(res)})
 }
 
 // Revocations of one role take turns. IAM has no conditional write, so two

@@ -84,6 +84,9 @@ func assumeRoleInput(d policy.Decision, preq *policy.Request, scope policy.Scope
 		SourceIdentity:  aws.String(sourceIdentity),
 		DurationSeconds: aws.Int32(int32(d.Duration / time.Second)),
 		Tags:            tags,
+		// Transitive: a session chained from this one keeps the tag, so a
+		// revocation's deny on it still matches.
+		TransitiveTagKeys: []string{TagSessionID},
 	}
 	if scope.SessionPolicy != "" {
 		in.Policy = aws.String(scope.SessionPolicy)

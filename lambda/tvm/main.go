@@ -6,7 +6,7 @@
 // and with SENTINEL_FUNCTION=revoker the revoker, the only function with
 // IAM write permission, which the API function invokes to write a
 // revocation into the vended role's inline policy (event
-// {"role_arn", "session_id", "issued_at", "expires_at"}, answer
+// {"role_arn", "session_id"}, checked against the session table; answer
 // {"enforcement": "session_tag|token_issue_time", ...}).
 package main
 
@@ -21,9 +21,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/awsdeps"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
@@ -68,30 +70,53 @@ func api() {
 	lambda.Start(svc.HandleJSON)
 }
 
-// revoker serves revocations. SENTINEL_REVOKER_ROLE_NAME, when set, is
-// the role it assumes in each vended role's account to write there.
+// revoker serves revocations. SENTINEL_TABLE_NAME is the table whose
+// session records it checks every request against (it acts only on
+// sessions found there). SENTINEL_REVOKER_ROLE_NAME, when set, is the
+// writer role it assumes in accounts other than its own; without it, it
+// refuses roles of other accounts.
 func revoker() {
 	roleName := os.Getenv("SENTINEL_REVOKER_ROLE_NAME")
 	if roleName != "" && !roleNameRE.MatchString(roleName) {
 		fatal(fmt.Errorf("SENTINEL_REVOKER_ROLE_NAME=%q is not an IAM role name", roleName))
+	}
+	table := os.Getenv("SENTINEL_TABLE_NAME")
+	if table == "" {
+		fatal(fmt.Errorf("SENTINEL_TABLE_NAME is required: the revoker acts only on sessions it finds in the table"))
 	}
 	awsCfg, err := lambdaAWSConfig(os.Getenv)
 	if err != nil {
 		fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	r := &revoke.Revoker{Clients: revoke.ClientsFromConfig(awsCfg, roleName), Settle: 500 * time.Millisecond}
+	r := &revoke.Revoker{
+		Clients:  revoke.ClientsFromConfig(awsCfg, nil, roleName),
+		Sessions: store.NewDynamo(dynamodb.NewFromConfig(awsCfg), table, store.Options{}),
+		Settle:   500 * time.Millisecond,
+	}
 	lambda.Start(func(ctx context.Context, req revoke.Request) (revoke.Result, error) {
-		res, err := r.Revoke(ctx, req)
-		if err != nil {
-			log.Error("revocation failed", "role_arn", req.RoleARN, "session_id", req.SessionID, "error", err.Error())
-			return revoke.Result{}, err
-		}
-		log.Warn("revocation written", "audit", true, "event", "revocation_written", "role_arn", req.RoleARN,
-			"session_id", req.SessionID, "enforcement", res.Enforcement, "statements", res.Statements,
-			"policy_chars", res.PolicyChars, "attempts", res.Attempts)
-		return res, nil
+		return serveRevocation(ctx, r, log, req)
 	})
+}
+
+// serveRevocation runs one revocation and logs it: an audit line, and a
+// WARN line of its own when the revocation had to write the role-wide
+// token-issue-time cut-off.
+func serveRevocation(ctx context.Context, r vend.Revoker, log *slog.Logger, req revoke.Request) (revoke.Result, error) {
+	res, err := r.Revoke(ctx, req)
+	if err != nil {
+		log.Error("revocation failed", "role_arn", req.RoleARN, "session_id", req.SessionID, "error", err.Error())
+		return revoke.Result{}, err
+	}
+	log.Warn("revocation written", "audit", true, "event", "revocation_written", "role_arn", req.RoleARN,
+		"session_id", req.SessionID, "enforcement", res.Enforcement, "statements", res.Statements,
+		"sessions", res.Sessions, "policy_chars", res.PolicyChars, "attempts", res.Attempts)
+	if res.CutoffWritten {
+		log.Warn("revocation fell back to a token-issue-time cut-off: every session of the role issued before it is denied",
+			"audit", true, "event", vend.EventRevocationFallback, "role_arn", req.RoleARN, "session_id", req.SessionID,
+			"token_issue_cutoff", res.TokenIssueCutoff.Format(time.RFC3339), "policy_chars", res.PolicyChars)
+	}
+	return res, nil
 }
 
 // lambdaAWSConfig is the AWS configuration a Lambda function has: the

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
 )
 
 func TestLambdaAWSConfig(t *testing.T) {
@@ -32,5 +38,36 @@ func TestLambdaAWSConfig(t *testing.T) {
 		if _, err := lambdaAWSConfig(env(m)); err == nil {
 			t.Errorf("no error without %s", missing)
 		}
+	}
+}
+
+type stubRevoker struct{ res revoke.Result }
+
+func (s stubRevoker) Revoke(context.Context, revoke.Request) (revoke.Result, error) {
+	return s.res, nil
+}
+
+// TestServeRevocationAnnouncesTheFallback: a revocation that wrote the
+// role-wide cut-off logs a WARN line of its own (event
+// revocation_fallback) beside the audit line.
+func TestServeRevocationAnnouncesTheFallback(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	cutoff := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	req := revoke.Request{RoleARN: "arn:aws:iam::111122223333:role/r", SessionID: strings.Repeat("a", 32)}
+	if _, err := serveRevocation(context.Background(), stubRevoker{revoke.Result{Enforcement: revoke.EnforcementSessionTag}}, log, req); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "revocation_fallback") {
+		t.Fatalf("a per-session revocation announced a fallback: %s", buf.String())
+	}
+	buf.Reset()
+	res := revoke.Result{Enforcement: revoke.EnforcementTokenIssueTime, TokenIssueCutoff: cutoff, CutoffWritten: true}
+	if _, err := serveRevocation(context.Background(), stubRevoker{res}, log, req); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"level":"WARN","msg":"revocation fell back to a token-issue-time cut-off`) ||
+		!strings.Contains(buf.String(), `"event":"revocation_fallback"`) || !strings.Contains(buf.String(), `"token_issue_cutoff":"2030-01-02T03:04:05Z"`) {
+		t.Fatalf("log: %s", buf.String())
 	}
 }

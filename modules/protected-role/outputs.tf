@@ -12,3 +12,8 @@ output "trust_policy" {
   description = "The role's trust policy (JSON)."
   value       = data.aws_iam_policy_document.trust.json
 }
+
+output "guard_policy" {
+  description = "The guard inline policy (JSON): what the role's own sessions may not change."
+  value       = data.aws_iam_policy_document.guard.json
+}

@@ -74,3 +74,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "session_tag_keys" {
+  description = "The session tag keys the policy's profiles for this role set (session_tags), or null. Set, the trust policy allows only these and the TVM's own sentinel:* tags (aws:TagKeys); null, any keys."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.session_tag_keys == null || alltrue([for k in coalesce(var.session_tag_keys, []) : can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]{1,128}$", k))])
+    error_message = "session_tag_keys must hold session tag keys (1 to 128 letters, digits, spaces and _ . : / = + - @)."
+  }
+}
+
+variable "guard" {
+  description = "Deny the role's own sessions any change to the inline and managed policies, permissions boundary and trust policy of this role and of the roles under its path (so a revoked session cannot delete its sentinel-tvm-revocations deny)."
+  type        = bool
+  default     = true
+}

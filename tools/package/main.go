@@ -1,15 +1,15 @@
-// Command package builds the Lambda handler zip for the Terraform module at
-// plan time (Terraform's external data source protocol): it reads
-// {"arch": "arm64"|"amd64", "out": "/path/handler.zip"} on stdin, builds
-// ./lambda/tvm as `bootstrap` and writes a zip holding only that file,
-// then prints {"path", "sha256_base64"} (the zip's sha256, base64: what
-// aws_lambda_function's source_code_hash expects).
+// Command package builds the Lambda handler zip: `go run ./tools/package
+// -arch arm64 -o handler.zip` builds ./lambda/tvm as `bootstrap` and writes
+// a zip holding only that file, then prints the zip's sha256 in base64
+// (what aws_lambda_function's source_code_hash expects). `make provider`
+// embeds its zips in the Terraform provider, `make dist` publishes them.
 //
 // The build is reproducible: CGO_ENABLED=0, -trimpath, -buildvcs=false,
 // -ldflags "-s -w", the lambda.norpc tag (see buildTags), a fixed
 // GOARM64/GOAMD64 level and the caller's GOFLAGS ignored; the zip has one
 // entry with a fixed timestamp and mode. The same sources and Go version
-// give the same bytes on any machine.
+// give the same bytes on any machine and from any checkout path; go.mod's
+// toolchain line pins the Go version.
 package main
 
 import (
@@ -17,8 +17,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,30 +39,30 @@ const buildTags = "lambda.norpc"
 // zipTime is every entry's timestamp: the earliest a zip (DOS) time can say.
 var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// query is the external data source's input.
-type query struct {
-	Arch string `json:"arch"`
-	Out  string `json:"out"`
-}
-
 func main() {
-	if err := run(os.Stdin, os.Stdout, "."); err != nil {
+	if err := run(os.Args[1:], os.Stdout, "."); err != nil {
 		fmt.Fprintln(os.Stderr, "package:", err)
 		os.Exit(1)
 	}
 }
 
-// run builds the handler in the module at moduleDir as the query asks.
-func run(stdin io.Reader, stdout io.Writer, moduleDir string) error {
-	var q query
-	if err := json.NewDecoder(stdin).Decode(&q); err != nil {
-		return fmt.Errorf(`expected {"arch": "arm64", "out": "/path/handler.zip"} on stdin: %w`, err)
+// run builds the handler in the module at moduleDir as the arguments ask.
+func run(args []string, stdout io.Writer, moduleDir string) error {
+	fs := flag.NewFlagSet("package", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	arch := fs.String("arch", "", "arm64 or amd64")
+	out := fs.String("o", "", "the zip to write")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v (usage: package -arch arm64|amd64 -o FILE.zip)", err)
 	}
-	if q.Arch != "arm64" && q.Arch != "amd64" {
-		return fmt.Errorf(`"arch" must be "arm64" or "amd64", got %q`, q.Arch)
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments %q (usage: package -arch arm64|amd64 -o FILE.zip)", fs.Args())
 	}
-	if q.Out == "" || !filepath.IsAbs(q.Out) {
-		return fmt.Errorf(`"out" must be an absolute path, got %q`, q.Out)
+	if *arch != "arm64" && *arch != "amd64" {
+		return fmt.Errorf(`-arch must be "arm64" or "amd64", got %q`, *arch)
+	}
+	if *out == "" {
+		return errors.New("-o FILE.zip is required")
 	}
 	tmp, err := os.MkdirTemp("", "sentinel-tvm-package-")
 	if err != nil {
@@ -70,7 +70,7 @@ func run(stdin io.Reader, stdout io.Writer, moduleDir string) error {
 	}
 	defer os.RemoveAll(tmp)
 	bootstrap := filepath.Join(tmp, "bootstrap")
-	if err := buildBootstrap(moduleDir, q.Arch, bootstrap, nil); err != nil {
+	if err := buildBootstrap(moduleDir, *arch, bootstrap, nil); err != nil {
 		return err
 	}
 	bin, err := os.ReadFile(bootstrap)
@@ -81,14 +81,12 @@ func run(stdin io.Reader, stdout io.Writer, moduleDir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(q.Out, zipped); err != nil {
+	if err := writeAtomic(*out, zipped); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(zipped)
-	return json.NewEncoder(stdout).Encode(map[string]string{
-		"path":          q.Out,
-		"sha256_base64": base64.StdEncoding.EncodeToString(sum[:]),
-	})
+	_, err = fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(sum[:]))
+	return err
 }
 
 // buildBootstrap runs go build for linux/arch in moduleDir; extraEnv is

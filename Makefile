@@ -55,6 +55,17 @@ TFCHECK        := ../shared/tools/tfcheck/tfcheck
 # No user CLI configuration: fmt and the validation tests need no provider.
 TOFU_ENV       := TF_CLI_CONFIG_FILE=/dev/null
 
+# The Terraform provider (internal/provider): bin/ holds it under the name
+# Terraform looks for, with the Lambda handler zips of the same source
+# embedded (the sentinel_embed build tag). VERSION is the release's version
+# without the v; development builds say "dev".
+VERSION       ?= dev
+PROVIDER      := $(BIN)/terraform-provider-sentinel
+LAMBDA_ZIPDIR := internal/provider/lambdazip
+LAMBDA_ZIPS   := $(LAMBDA_ZIPDIR)/handler-arm64.zip $(LAMBDA_ZIPDIR)/handler-amd64.zip
+GO_SOURCES     = go.mod go.sum $(shell find cmd client internal lambda -name '*.go' -not -name '*_test.go')
+LDFLAGS        = -s -w -X main.version=$(VERSION)
+
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help
@@ -66,6 +77,16 @@ build: $(CLI) ## build the sentinel-tvm CLI into bin/
 
 $(CLI): go.mod go.sum $(shell find cmd client internal lambda -name '*.go' -not -name '*_test.go')
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/sentinel-tvm
+
+.PHONY: provider
+provider: $(PROVIDER) ## build the Terraform provider (Lambda zips embedded) into bin/
+
+# tools/package builds each zip reproducibly; the provider embeds both.
+$(LAMBDA_ZIPDIR)/handler-%.zip: go.mod go.sum $(shell find client internal lambda -name '*.go' -not -name '*_test.go' -not -path '*/provider/*') tools/package/main.go
+	$(GO) run ./tools/package -arch $* -o $@
+
+$(PROVIDER): $(GO_SOURCES) $(LAMBDA_ZIPS)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -tags=sentinel_embed -ldflags='$(LDFLAGS)' -o $@ ./cmd/terraform-provider-sentinel
 
 .PHONY: test
 test: vet go-test policy-test terraform-check schemathesis ## run every test CI runs
@@ -82,8 +103,8 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 
 .PHONY: go-test
-go-test: $(MOTO_SERVER) $(AWSCLI) $(RIE) $(TOFU) ## Go unit and integration tests (fuzz seed corpora included)
-	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_AWSCLI=$(AWSCLI) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) $(GO) test -count=1 ./...
+go-test: $(MOTO_SERVER) $(AWSCLI) $(RIE) $(TOFU) $(PROVIDER) ## Go unit and integration tests (fuzz seed corpora included)
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_AWSCLI=$(AWSCLI) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) SENTINEL_TVM_PROVIDER=$(PROVIDER) $(GO) test -count=1 ./...
 
 .PHONY: moto
 moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)

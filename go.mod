@@ -2,6 +2,8 @@ module github.com/sentinel-tvm/sentinel-tvm
 
 go 1.26
 
+toolchain go1.26.8
+
 require (
 	github.com/agext/levenshtein v1.2.3
 	github.com/aws/aws-lambda-go v1.55.1

@@ -3,6 +3,8 @@
 // a zip holding only that file, then prints the zip's sha256 in base64
 // (what aws_lambda_function's source_code_hash expects). `make provider`
 // embeds its zips in the Terraform provider, `make dist` publishes them.
+// `-file BIN -name ENTRY -o OUT.zip` zips an existing executable the same
+// way instead (`make dist` packs the provider's release zips with it).
 //
 // The build is reproducible: CGO_ENABLED=0, -trimpath, -buildvcs=false,
 // -ldflags "-s -w", the lambda.norpc tag (see buildTags), a fixed
@@ -24,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -52,17 +55,30 @@ func run(args []string, stdout io.Writer, moduleDir string) error {
 	fs.SetOutput(io.Discard)
 	arch := fs.String("arch", "", "arm64 or amd64")
 	out := fs.String("o", "", "the zip to write")
+	file := fs.String("file", "", "zip this executable instead of building the bootstrap")
+	entry := fs.String("name", "", "the entry name for -file")
+	const usage = "usage: package -arch arm64|amd64 -o FILE.zip, or package -file BIN -name ENTRY -o FILE.zip"
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%v (usage: package -arch arm64|amd64 -o FILE.zip)", err)
+		return fmt.Errorf("%v (%s)", err, usage)
 	}
 	if fs.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments %q (usage: package -arch arm64|amd64 -o FILE.zip)", fs.Args())
-	}
-	if *arch != "arm64" && *arch != "amd64" {
-		return fmt.Errorf(`-arch must be "arm64" or "amd64", got %q`, *arch)
+		return fmt.Errorf("unexpected arguments %q (%s)", fs.Args(), usage)
 	}
 	if *out == "" {
 		return errors.New("-o FILE.zip is required")
+	}
+	if *file != "" {
+		if *arch != "" || *entry == "" || strings.ContainsAny(*entry, `/\`) {
+			return fmt.Errorf("-file needs -name ENTRY (a plain file name) and no -arch (%s)", usage)
+		}
+		bin, err := os.ReadFile(*file)
+		if err != nil {
+			return err
+		}
+		return writeZip(stdout, *out, *entry, bin)
+	}
+	if *arch != "arm64" && *arch != "amd64" {
+		return fmt.Errorf(`-arch must be "arm64" or "amd64", got %q`, *arch)
 	}
 	tmp, err := os.MkdirTemp("", "sentinel-tvm-package-")
 	if err != nil {
@@ -77,11 +93,17 @@ func run(args []string, stdout io.Writer, moduleDir string) error {
 	if err != nil {
 		return err
 	}
-	zipped, err := zipBootstrap(bin)
+	return writeZip(stdout, *out, "bootstrap", bin)
+}
+
+// writeZip writes a zip of bin as entry to out and prints its sha256 in
+// base64.
+func writeZip(stdout io.Writer, out, entry string, bin []byte) error {
+	zipped, err := zipFile(entry, bin)
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(*out, zipped); err != nil {
+	if err := writeAtomic(out, zipped); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(zipped)
@@ -111,10 +133,13 @@ func buildBootstrap(moduleDir, arch, out string, extraEnv []string) error {
 
 // zipBootstrap returns a zip with one entry, bootstrap, executable, with a
 // fixed timestamp: the same binary gives the same bytes.
-func zipBootstrap(bin []byte) ([]byte, error) {
+func zipBootstrap(bin []byte) ([]byte, error) { return zipFile("bootstrap", bin) }
+
+// zipFile returns a zip with one executable entry with a fixed timestamp.
+func zipFile(name string, bin []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: zipTime}
+	h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: zipTime}
 	h.SetMode(0o755)
 	w, err := zw.CreateHeader(h)
 	if err != nil {

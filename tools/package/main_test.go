@@ -120,6 +120,8 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		{"bad arch", []string{"-arch", "x86_64", "-o", "x.zip"}, `-arch must be "arm64" or "amd64", got "x86_64"`},
 		{"no output", []string{"-arch", "arm64"}, "-o FILE.zip is required"},
 		{"stray argument", []string{"-arch", "arm64", "-o", "x.zip", "extra"}, `unexpected arguments ["extra"]`},
+		{"file without name", []string{"-file", "main.go", "-o", "x.zip"}, "-file needs -name ENTRY"},
+		{"file with a path as name", []string{"-file", "main.go", "-name", "a/b", "-o", "x.zip"}, "-file needs -name ENTRY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := run(tc.args, io.Discard, moduleDir)
@@ -153,5 +155,28 @@ func TestBootstrapKeepsDeadMethodElimination(t *testing.T) {
 		if slices.Contains(deps, bad) {
 			t.Errorf("the bootstrap links %s, which disables the linker's dead method elimination", bad)
 		}
+	}
+}
+
+func TestZipFileNamesTheEntry(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "p.zip")
+	var printed bytes.Buffer
+	if err := run([]string{"-file", "main.go", "-name", "terraform-provider-sentinel_v1.0.0", "-o", out}, &printed, moduleDir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 1 || zr.File[0].Name != "terraform-provider-sentinel_v1.0.0" || zr.File[0].Mode() != 0o755 || !zr.File[0].Modified.Equal(zipTime) {
+		t.Errorf("entries %v", zr.File)
+	}
+	sum := sha256.Sum256(b)
+	if want := base64.StdEncoding.EncodeToString(sum[:]) + "\n"; printed.String() != want {
+		t.Errorf("printed %q, want %q", printed.String(), want)
 	}
 }

@@ -77,6 +77,7 @@ ACTIONLINT      := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)/actionlint
 # Release builds stamp nothing that depends on the machine or the time: the
 # SBOM's timestamp comes from the commit (or 0 outside git).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+SBOM_TIME          = $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 
 export GOFLAGS := -buildvcs=false
 
@@ -127,10 +128,15 @@ dist: $(LAMBDA_ZIPS) $(CYCLONEDX) ## build a release into dist/VERSION (VERSION=
 	cp terraform-registry-manifest.json $(DIST)/provider/terraform-provider-sentinel_$(VERSION)_manifest.json
 	cd $(DIST)/provider && sha256sum *.zip *_manifest.json > terraform-provider-sentinel_$(VERSION)_SHA256SUMS
 	for arch in arm64 amd64; do cp $(LAMBDA_ZIPDIR)/handler-$$arch.zip $(DIST)/lambda/sentinel-tvm-lambda_$(VERSION)_linux_$$arch.zip; done
+	# cyclonedx-gomod reads the main module's version from git (go-git, which
+	# cannot open a worktree): it runs in a clone of the commit. The SBOM's
+	# timestamp becomes the commit's time, so it is reproducible too.
+	src=$$(mktemp -d) && git clone --quiet . $$src/src && \
 	for m in cmd/sentinel-tvm cmd/terraform-provider-sentinel lambda/tvm; do \
-	  SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(CYCLONEDX) app -json -licenses=false -serial=false -main $$m \
-	    -output $(DIST)/sbom/$$(basename $$m)_$(VERSION).cdx.json .; \
-	done
+	  out=$(DIST)/sbom/$$(basename $$m)_$(VERSION).cdx.json; \
+	  (cd $$src/src && $(CYCLONEDX) app -json -noserial -main $$m -output $$out .) && \
+	  sed -i -E 's/"timestamp": "[^"]*"/"timestamp": "$(SBOM_TIME)"/' $$out; \
+	done; rm -rf $$src
 	cd $(DIST) && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS
 
 # dist twice, the second time with an empty build cache, and compare.

@@ -163,11 +163,12 @@ func (d *policyDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	var warnings []string
 	for _, hd := range diags {
 		summary, detail := describe(hd, blocks)
+		at := attrFor(attr, hd.Subject)
 		if hd.Severity == hcl.DiagError {
-			resp.Diagnostics.AddAttributeError(attr, summary, detail)
+			resp.Diagnostics.AddAttributeError(at, summary, detail)
 			continue
 		}
-		resp.Diagnostics.AddAttributeWarning(attr, summary, detail)
+		resp.Diagnostics.AddAttributeWarning(at, summary, detail)
 		warnings = append(warnings, policy.FormatDiagnostic(hd)+" (in "+blocks.name(hd)+")")
 	}
 	if diags.HasErrors() {
@@ -176,7 +177,7 @@ func (d *policyDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if runTests {
 		for _, r := range compiled.Policy.RunTests(compiled.Tests) {
 			if r.Failure != "" {
-				resp.Diagnostics.AddAttributeError(attr, fmt.Sprintf("Policy test %q failed", r.Case.Name), r.String())
+				resp.Diagnostics.AddAttributeError(attrFor(attr, &r.Case.Range), fmt.Sprintf("Policy test %q failed", r.Case.Name), r.String())
 			}
 		}
 		if resp.Diagnostics.HasError() {
@@ -190,6 +191,15 @@ func (d *policyDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	m.Profiles = stringList(compiled.Profiles, &resp.Diagnostics)
 	m.Warnings = stringList(warnings, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// attrFor is the configuration attribute a diagnostic points at: with
+// files, the element of the file it is in; with dir, dir.
+func attrFor(attr path.Path, subject *hcl.Range) path.Path {
+	if subject != nil && attr.Equal(path.Root("files")) {
+		return attr.AtMapKey(subject.Filename)
+	}
+	return attr
 }
 
 func stringList(s []string, diags *diag.Diagnostics) types.List {

@@ -161,8 +161,8 @@ func TestPolicyErrorNamesFileLineAndBlock(t *testing.T) {
 	if !strings.HasPrefix(d.Summary(), "profiles.hcl:2:14: ") || !strings.Contains(d.Detail(), `In block profile "dev".`) {
 		t.Errorf("error %q / %q, want it at profiles.hcl:2:14 in block profile \"dev\"", d.Summary(), d.Detail())
 	}
-	if ad, ok := d.(diag.DiagnosticWithPath); !ok || !ad.Path().Equal(path.Root("files")) {
-		t.Errorf("error not attached to the files attribute: %#v", d)
+	if ad, ok := d.(diag.DiagnosticWithPath); !ok || !ad.Path().Equal(path.Root("files").AtMapKey("profiles.hcl")) {
+		t.Errorf("error not attached to files[\"profiles.hcl\"]: %#v", d)
 	}
 }
 

@@ -366,3 +366,32 @@ func hasError(diags diag.Diagnostics, summary string) bool {
 	}
 	return false
 }
+
+func TestDiagnosticNamesNestedBlockAndWholePolicy(t *testing.T) {
+	rules := `rule "weekdays" {
+  effect     = "allow"
+  profiles   = ["dev"]
+  principals = ["arn:aws:iam::111122223333:role/engineer"]
+  schedule {
+    days = ["funday"]
+  }
+}
+`
+	_, diags := readPolicy(t, policyConfig{files: map[string]string{"profiles.hcl": goodProfiles, "rules.hcl": rules}})
+	errs := diags.Errors()
+	if len(errs) == 0 || !strings.HasPrefix(errs[0].Summary(), "rules.hcl:6:") || !strings.Contains(errs[0].Detail(), `In block rule "weekdays" > schedule.`) {
+		t.Errorf("errors %v, want one at rules.hcl:6 in rule \"weekdays\" > schedule", errs)
+	}
+
+	// No profile at all: a problem of the policy as a whole, or at least
+	// one whose block is named.
+	_, diags = readPolicy(t, policyConfig{files: map[string]string{"rules.hcl": goodRules}})
+	for _, d := range diags.Errors() {
+		if !strings.Contains(d.Detail(), "In block ") && !strings.Contains(d.Detail(), "In the policy as a whole.") && !strings.Contains(d.Detail(), "In the top level of ") {
+			t.Errorf("error %q / %q names no block", d.Summary(), d.Detail())
+		}
+	}
+	if !diags.HasError() {
+		t.Error("a rule naming a profile that does not exist compiled")
+	}
+}

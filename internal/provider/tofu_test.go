@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,17 +10,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 )
 
-// The OpenTofu tests run `tofu plan` on configurations that
-// use only this provider, the one `make provider` built
-// (SENTINEL_TVM_PROVIDER), installed through a CLI configuration's
-// dev_overrides, with a PATH that has no go on it: planning needs no Go
-// toolchain. `make test` sets both variables.
+// The OpenTofu tests run `tofu plan` on configurations that use only this
+// provider, the one `make provider` built (SENTINEL_TVM_PROVIDER), installed
+// through a CLI configuration's dev_overrides (TestTofuInit... through
+// `tofu init` from a mirror in the registry's layout), with a PATH that has
+// no go on it: planning needs no Go toolchain. `make test` sets both
+// variables.
 
 // tofuEnv is what each OpenTofu test needs.
 type tofuEnv struct {
@@ -292,4 +296,93 @@ output "source_code_hash" {
 // of OpenTofu's diagnostics.
 func containsText(out, want string) bool {
 	return strings.Contains(strings.Join(strings.Fields(out), " "), strings.Join(strings.Fields(want), " "))
+}
+
+// TestTofuInitInstallsRegistryLayout installs the provider the way a
+// registry does, through `tofu init` from a filesystem mirror in the
+// registry's packed layout (terraform-provider-sentinel_VERSION_OS_ARCH.zip
+// holding terraform-provider-sentinel_vVERSION), and plans with it. With
+// SENTINEL_TVM_DIST=dist/VERSION it takes the zip `make dist` built;
+// otherwise it packs SENTINEL_TVM_PROVIDER the same way.
+func TestTofuInitInstallsRegistryLayout(t *testing.T) {
+	e := newTofuEnv(t)
+	mirror := filepath.Join(t.TempDir(), "mirror")
+	pkgDir := filepath.Join(mirror, "registry.opentofu.org", "sentinel-tvm", "sentinel")
+	if err := os.MkdirAll(pkgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	platform := runtime.GOOS + "_" + runtime.GOARCH
+	version := "0.0.0-test"
+	if dist := os.Getenv("SENTINEL_TVM_DIST"); dist != "" {
+		zips, _ := filepath.Glob(filepath.Join(dist, "provider", "terraform-provider-sentinel_*_"+platform+".zip"))
+		if len(zips) != 1 {
+			t.Fatalf("%s/provider has %d zips for %s", dist, len(zips), platform)
+		}
+		name := filepath.Base(zips[0])
+		version = strings.TrimSuffix(strings.TrimPrefix(name, "terraform-provider-sentinel_"), "_"+platform+".zip")
+		b, err := os.ReadFile(zips[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(pkgDir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		bin, err := os.ReadFile(os.Getenv("SENTINEL_TVM_PROVIDER"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		h := &zip.FileHeader{Name: "terraform-provider-sentinel_v" + version, Method: zip.Deflate}
+		h.SetMode(0o755)
+		w, err := zw.CreateHeader(h)
+		if err == nil {
+			_, err = w.Write(bin)
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("terraform-provider-sentinel_%s_%s.zip", version, platform)
+		if err := os.WriteFile(filepath.Join(pkgDir, name), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := filepath.Join(t.TempDir(), "mirror.tfrc")
+	conf := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path    = %q\n    include = [\"sentinel-tvm/sentinel\"]\n  }\n}\n", mirror)
+	if err := os.WriteFile(rc, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := &tofuEnv{tofu: e.tofu, env: append(slices.DeleteFunc(slices.Clone(e.env), func(s string) bool {
+		return strings.HasPrefix(s, "TF_CLI_CONFIG_FILE=")
+	}), "TF_CLI_CONFIG_FILE="+rc)}
+
+	dir := t.TempDir()
+	main := strings.Replace(tofuRequired, `source = "sentinel-tvm/sentinel"`, fmt.Sprintf("source  = \"sentinel-tvm/sentinel\"\n      version = %q", version), 1) + `
+data "sentinel_policy" "p" {
+  files = { "profiles.hcl" = "profile \"dev\" {\n  role_arn = \"arn:aws:iam::111122223333:role/dev\"\n}\n" }
+}
+
+output "profiles" {
+  value = data.sentinel_policy.p.profiles
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, ok := env.run(dir, "init", "-input=false", "-no-color")
+	if !ok || !containsText(out, "Installing sentinel-tvm/sentinel v"+version) {
+		t.Fatalf("tofu init did not install sentinel-tvm/sentinel %s:\n%s", version, out)
+	}
+	lock, err := os.ReadFile(filepath.Join(dir, ".terraform.lock.hcl"))
+	if err != nil || !strings.Contains(string(lock), `version     = "`+version+`"`) || !strings.Contains(string(lock), `"h1:`) {
+		t.Errorf("the lock file does not pin %s with its hash (%v):\n%s\ninit said:\n%s", version, err, lock, out)
+	}
+	out, ok = env.run(dir, "plan", "-input=false", "-no-color")
+	if !ok || !containsText(out, `+ profiles = [ + "dev", ]`) {
+		t.Errorf("plan with the installed provider:\n%s", out)
+	}
 }

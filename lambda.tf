@@ -48,13 +48,15 @@ resource "aws_lambda_function" "api" {
   handler                        = "bootstrap"
   architectures                  = [var.lambda.architecture]
   filename                       = local.handler_zip_path
-  s3_bucket                      = local.handler_s3_bucket
-  s3_key                         = local.handler_s3_key
-  s3_object_version              = local.handler_s3_object_version
   source_code_hash               = local.handler_zip_hash
   memory_size                    = var.lambda.memory_size
   timeout                        = var.lambda.timeout
   reserved_concurrent_executions = var.lambda.reserved_concurrency
+
+  # Or the zip in S3 (var.lambda_package_s3; package.tf).
+  s3_bucket         = local.handler_s3_bucket
+  s3_key            = local.handler_s3_key
+  s3_object_version = local.handler_s3_object_version
 
   environment {
     variables = merge({
@@ -92,19 +94,21 @@ resource "aws_lambda_function" "api" {
 }
 
 resource "aws_lambda_function" "revoker" {
-  function_name     = local.revoker_function_name
-  description       = "Sentinel TVM ${var.name}: writes revocations into vended roles' inline policy"
-  role              = aws_iam_role.revoker.arn
-  runtime           = "provided.al2023"
-  handler           = "bootstrap"
-  architectures     = [var.lambda.architecture]
-  filename          = local.handler_zip_path
+  function_name    = local.revoker_function_name
+  description      = "Sentinel TVM ${var.name}: writes revocations into vended roles' inline policy"
+  role             = aws_iam_role.revoker.arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = [var.lambda.architecture]
+  filename         = local.handler_zip_path
+  source_code_hash = local.handler_zip_hash
+  memory_size      = 128
+  timeout          = var.lambda.timeout
+
+  # Or the zip in S3 (var.lambda_package_s3; package.tf).
   s3_bucket         = local.handler_s3_bucket
   s3_key            = local.handler_s3_key
   s3_object_version = local.handler_s3_object_version
-  source_code_hash  = local.handler_zip_hash
-  memory_size       = 128
-  timeout           = var.lambda.timeout
 
   environment {
     variables = merge(

@@ -55,6 +55,30 @@ TFCHECK        ?=
 # No user CLI configuration: fmt and the validation tests need no provider.
 TOFU_ENV       := TF_CLI_CONFIG_FILE=/dev/null
 
+# The Terraform provider (internal/provider): bin/ holds it under the name
+# Terraform looks for, with the Lambda handler zips of the same source
+# embedded (the sentinel_embed build tag). VERSION is the release's version
+# without the v; development builds say "dev".
+VERSION       ?= dev
+PROVIDER      := $(BIN)/terraform-provider-sentinel
+LAMBDA_ZIPDIR := internal/provider/lambdazip
+LAMBDA_ZIPS   := $(LAMBDA_ZIPDIR)/handler-arm64.zip $(LAMBDA_ZIPDIR)/handler-amd64.zip
+GO_SOURCES     = go.mod go.sum $(shell find cmd client internal lambda -name '*.go' -not -name '*_test.go')
+LDFLAGS        = -s -w -X main.version=$(VERSION)
+
+# make dist: the release. Platforms of the CLI and the provider; the
+# SBOM tool and the workflow linter are installed into $(CACHE) like the rest.
+DIST            := $(CURDIR)/dist/$(VERSION)
+PLATFORMS       := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+CYCLONEDX_VERSION := v1.10.0
+CYCLONEDX       := $(CACHE)/cyclonedx-gomod-$(CYCLONEDX_VERSION)/cyclonedx-gomod
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT      := $(CACHE)/actionlint-$(ACTIONLINT_VERSION)/actionlint
+# Release builds stamp nothing that depends on the machine or the time: the
+# SBOM's timestamp comes from the commit (or 0 outside git).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+SBOM_TIME          = $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+
 export GOFLAGS := -buildvcs=false
 
 .PHONY: help
@@ -67,8 +91,74 @@ build: $(CLI) ## build the sentinel-tvm CLI into bin/
 $(CLI): go.mod go.sum $(shell find cmd client internal lambda -name '*.go' -not -name '*_test.go')
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/sentinel-tvm
 
+.PHONY: provider
+provider: $(PROVIDER) ## build the Terraform provider (Lambda zips embedded) into bin/
+
+# tools/package builds each zip reproducibly; the provider embeds both.
+$(LAMBDA_ZIPDIR)/handler-%.zip: go.mod go.sum $(shell find client internal lambda -name '*.go' -not -name '*_test.go' -not -path '*/provider/*') tools/package/main.go
+	$(GO) run ./tools/package -arch $* -o $@
+
+$(PROVIDER): $(GO_SOURCES) $(LAMBDA_ZIPS)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -tags=sentinel_embed -ldflags='$(LDFLAGS)' -o $@ ./cmd/terraform-provider-sentinel
+
+# The release, reproducibly (the same commit and go.mod toolchain give the
+# same bytes anywhere), into dist/VERSION/:
+#   cli/       sentinel-tvm_VERSION_OS_ARCH[.exe] for every platform
+#   provider/  the Terraform registry's layout: terraform-provider-sentinel_VERSION_OS_ARCH.zip
+#              (each holding terraform-provider-sentinel_vVERSION), _SHA256SUMS, _manifest.json
+#   lambda/    sentinel-tvm-lambda_VERSION_linux_ARCH.zip (what the provider embeds)
+#   sbom/      CycloneDX SBOMs of the CLI, the provider and the bootstrap
+#   SHA256SUMS of all of it. docs/releasing.md says how it is signed and published.
+.PHONY: dist
+dist: $(LAMBDA_ZIPS) $(CYCLONEDX) ## build a release into dist/VERSION (VERSION=1.2.3): CLI, provider (registry layout), Lambda zips, SBOM
+	@case "$(VERSION)" in v*) echo "VERSION is the release's version without the v (VERSION=1.2.3)" >&2; exit 1;; esac
+	rm -rf $(DIST) && mkdir -p $(DIST)/cli $(DIST)/provider $(DIST)/lambda $(DIST)/sbom
+	for p in $(PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOAMD64=v1 GOARM64=v8.0 $(GO) build $(GOFLAGS_BUILD) \
+	    -ldflags='-s -w -X github.com/sentinel-tvm/sentinel-tvm/internal/cli.Version=$(VERSION)' \
+	    -o $(DIST)/cli/sentinel-tvm_$(VERSION)_$${os}_$${arch}$$ext ./cmd/sentinel-tvm; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch GOAMD64=v1 GOARM64=v8.0 $(GO) build $(GOFLAGS_BUILD) -tags=sentinel_embed \
+	    -ldflags='$(LDFLAGS)' -o $(DIST)/tmp/terraform-provider-sentinel_v$(VERSION)$$ext ./cmd/terraform-provider-sentinel; \
+	  $(GO) run ./tools/package -file $(DIST)/tmp/terraform-provider-sentinel_v$(VERSION)$$ext \
+	    -name terraform-provider-sentinel_v$(VERSION)$$ext \
+	    -o $(DIST)/provider/terraform-provider-sentinel_$(VERSION)_$${os}_$${arch}.zip >/dev/null; \
+	  rm -rf $(DIST)/tmp; \
+	done
+	cp terraform-registry-manifest.json $(DIST)/provider/terraform-provider-sentinel_$(VERSION)_manifest.json
+	cd $(DIST)/provider && sha256sum *.zip *_manifest.json > terraform-provider-sentinel_$(VERSION)_SHA256SUMS
+	for arch in arm64 amd64; do cp $(LAMBDA_ZIPDIR)/handler-$$arch.zip $(DIST)/lambda/sentinel-tvm-lambda_$(VERSION)_linux_$$arch.zip; done
+	# cyclonedx-gomod reads the main module's version from git (go-git, which
+	# cannot open a worktree): it runs in a clone of the commit. The SBOM's
+	# timestamp becomes the commit's time, so it is reproducible too.
+	src=$$(mktemp -d) && git clone --quiet . $$src/src && \
+	for m in cmd/sentinel-tvm cmd/terraform-provider-sentinel lambda/tvm; do \
+	  out=$(DIST)/sbom/$$(basename $$m)_$(VERSION).cdx.json; \
+	  (cd $$src/src && $(CYCLONEDX) app -json -noserial -main $$m -output $$out .) && \
+	  sed -i -E 's/"timestamp": "[^"]*"/"timestamp": "$(SBOM_TIME)"/' $$out; \
+	done; rm -rf $$src
+	cd $(DIST) && find . -type f ! -name SHA256SUMS | sort | xargs sha256sum > SHA256SUMS
+
+# dist twice, the second time with an empty build cache, and compare.
+.PHONY: dist-check
+dist-check: ## check that make dist is reproducible (builds everything twice)
+	$(MAKE) --no-print-directory dist VERSION=$(VERSION)
+	mv $(DIST) $(DIST).first
+	GOCACHE=$$(mktemp -d) $(MAKE) --no-print-directory dist VERSION=$(VERSION)
+	diff $(DIST).first/SHA256SUMS $(DIST)/SHA256SUMS && rm -rf $(DIST).first && echo "dist is reproducible"
+
+$(CYCLONEDX):
+	GOBIN=$(dir $@) $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_VERSION)
+
+$(ACTIONLINT):
+	GOBIN=$(dir $@) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+.PHONY: actionlint
+actionlint: $(ACTIONLINT) ## lint the GitHub Actions workflows in .github/workflows
+	$(ACTIONLINT) -no-color
+
 .PHONY: test
-test: vet go-test policy-test terraform-check schemathesis ## run every test CI runs
+test: vet go-test policy-test terraform-check actionlint schemathesis ## run every test CI runs
 
 # make -j test: schemathesis (two cores' worth of fuzzing, timing-sensitive
 # start-up) runs after the Go tests rather than beside them.
@@ -82,8 +172,8 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 
 .PHONY: go-test
-go-test: $(MOTO_SERVER) $(AWSCLI) $(RIE) $(TOFU) ## Go unit and integration tests (fuzz seed corpora included)
-	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_AWSCLI=$(AWSCLI) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) $(GO) test -count=1 ./...
+go-test: $(MOTO_SERVER) $(AWSCLI) $(RIE) $(TOFU) $(PROVIDER) ## Go unit and integration tests (fuzz seed corpora included)
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_AWSCLI=$(AWSCLI) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) SENTINEL_TVM_PROVIDER=$(PROVIDER) $(GO) test -count=1 ./...
 
 .PHONY: moto
 moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)
@@ -194,4 +284,4 @@ bootstrap: ## build the Lambda bootstrap for arm64 and amd64 into dist/
 
 .PHONY: clean
 clean: ## remove build outputs (the tool cache in $(CACHE) stays)
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist $(LAMBDA_ZIPS)

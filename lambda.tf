@@ -53,6 +53,11 @@ resource "aws_lambda_function" "api" {
   timeout                        = var.lambda.timeout
   reserved_concurrent_executions = var.lambda.reserved_concurrency
 
+  # Or the zip in S3 (var.lambda_package_s3; package.tf).
+  s3_bucket         = local.handler_s3_bucket
+  s3_key            = local.handler_s3_key
+  s3_object_version = local.handler_s3_object_version
+
   environment {
     variables = merge({
       SENTINEL_TABLE_NAME       = aws_dynamodb_table.this.name
@@ -99,6 +104,11 @@ resource "aws_lambda_function" "revoker" {
   source_code_hash = local.handler_zip_hash
   memory_size      = 128
   timeout          = var.lambda.timeout
+
+  # Or the zip in S3 (var.lambda_package_s3; package.tf).
+  s3_bucket         = local.handler_s3_bucket
+  s3_key            = local.handler_s3_key
+  s3_object_version = local.handler_s3_object_version
 
   environment {
     variables = merge(

@@ -1,24 +1,42 @@
-# The handler zip is built at plan time from lambda/ by tools/package:
-# a reproducible build (CGO_ENABLED=0, -trimpath, -buildvcs=false, fixed
-# zip timestamps and modes), so source_code_hash changes only when the code
-# does. CI can bring a prebuilt zip with var.lambda_zip_path instead.
+# The handler zip comes from one of three places:
+# - by default, the sentinel provider's sentinel_lambda_package data source:
+#   the zip embedded in the provider (the same version's bootstrap, built
+#   reproducibly), written under .terraform/sentinel-tvm in the working
+#   directory. Its filename is relative and its hash the same on every OS and
+#   checkout path, so no plan shows a diff for where it runs;
+# - var.lambda_zip_path: a prebuilt zip (e.g. from a release), for pipelines
+#   that plan and apply on different machines and keep the file with the plan;
+# - var.lambda_package_s3: a zip already in S3 (e.g. a release's zip uploaded
+#   once), with its source_code_hash.
 
 locals {
-  build_handler = var.lambda_zip_path == null
-  goarch        = var.lambda.architecture == "arm64" ? "arm64" : "amd64"
+  handler_source = var.lambda_package_s3 != null ? "s3" : var.lambda_zip_path != null ? "file" : "provider"
+  goarch         = var.lambda.architecture == "arm64" ? "arm64" : "amd64"
 
-  handler_zip_path = local.build_handler ? data.external.handler[0].result.path : abspath(var.lambda_zip_path)
-  handler_zip_hash = local.build_handler ? data.external.handler[0].result.sha256_base64 : filebase64sha256(var.lambda_zip_path)
+  handler_zip_path = {
+    provider = one(data.sentinel_lambda_package.handler[*].filename)
+    file     = var.lambda_zip_path
+    s3       = null
+  }[local.handler_source]
+  handler_zip_hash = {
+    provider = one(data.sentinel_lambda_package.handler[*].source_code_hash)
+    file     = local.handler_source == "file" ? filebase64sha256(coalesce(var.lambda_zip_path, "-")) : null
+    s3       = try(var.lambda_package_s3.source_code_hash, null)
+  }[local.handler_source]
+  handler_s3_bucket         = try(var.lambda_package_s3.bucket, null)
+  handler_s3_key            = try(var.lambda_package_s3.key, null)
+  handler_s3_object_version = try(var.lambda_package_s3.object_version, null)
 }
 
-data "external" "handler" {
-  count = local.build_handler ? 1 : 0
+data "sentinel_lambda_package" "handler" {
+  count = local.handler_source == "provider" ? 1 : 0
 
-  program     = ["go", "run", "./tools/package"]
-  working_dir = local.module_dir
-  query = {
-    arch = local.goarch
-    # Under the root module's .terraform, one file per architecture.
-    out = abspath("${path.root}/.terraform/sentinel-tvm/handler-${local.goarch}.zip")
+  architecture = local.goarch
+
+  lifecycle {
+    precondition {
+      condition     = var.lambda_zip_path == null || var.lambda_package_s3 == null
+      error_message = "Give at most one of lambda_zip_path and lambda_package_s3."
+    }
   }
 }

@@ -1,37 +1,23 @@
-# The policy is compiled at plan time: a compile error or a failed policy
-# test fails `plan` with the compiler's diagnostics. The bundle goes to an
-# SSM SecureString (gzipped and base64-encoded: the function accepts both
-# forms and checks the bundle's sha256 against SENTINEL_POLICY_SHA256), and
-# the compiled role ARNs scope the function's sts:AssumeRole grant.
+# The policy is compiled at plan time by the sentinel provider's
+# sentinel_policy data source (the compiler the CLI uses; no Go needed): a
+# compile error or a failed policy test fails `plan`, naming FILE:LINE:COL
+# and the block, and warnings show in the plan. The bundle goes to an SSM
+# SecureString (gzipped and base64-encoded: the function accepts both forms
+# and checks the bundle's sha256 against SENTINEL_POLICY_SHA256), and the
+# compiled role ARNs scope the function's sts:AssumeRole grant.
 
 locals {
-  module_dir = abspath(path.module)
-  cli        = var.sentinel_cli_path != null ? [abspath(var.sentinel_cli_path)] : ["go", "run", "./cmd/sentinel-tvm"]
-
-  # policy_files (contents, e.g. rendered from templates) are written to a
-  # temporary directory and compiled by tools/tfpolicy.
-  policy_program = length(var.policy_files) > 0 ? concat(
-    ["go", "run", "./tools/tfpolicy"], local.cli
-  ) : concat(local.cli, ["policy", "compile", "--terraform-external"])
-  policy_query = length(var.policy_files) > 0 ? {
-    files      = jsonencode(var.policy_files)
-    skip_tests = tostring(var.policy_skip_tests)
-    } : {
-    dir        = abspath(coalesce(var.policies_dir, "-"))
-    skip_tests = tostring(var.policy_skip_tests)
-  }
-
-  policy_bundle    = data.external.policy.result.bundle
-  policy_sha256    = data.external.policy.result.sha256
-  policy_role_arns = jsondecode(data.external.policy.result.role_arns)
-  policy_profiles  = jsondecode(data.external.policy.result.profiles)
+  policy_bundle    = data.sentinel_policy.this.bundle
+  policy_sha256    = data.sentinel_policy.this.sha256
+  policy_role_arns = data.sentinel_policy.this.role_arns
+  policy_profiles  = data.sentinel_policy.this.profiles
   policy_value     = base64gzip(local.policy_bundle)
 }
 
-data "external" "policy" {
-  program     = local.policy_program
-  working_dir = local.module_dir
-  query       = local.policy_query
+data "sentinel_policy" "this" {
+  dir       = var.policies_dir
+  files     = length(var.policy_files) > 0 ? var.policy_files : null
+  run_tests = !var.policy_skip_tests
 
   lifecycle {
     precondition {

@@ -86,12 +86,6 @@ variable "policy_parameter_name" {
   }
 }
 
-variable "sentinel_cli_path" {
-  description = "Path to a prebuilt sentinel-tvm CLI for the plan-time policy compile. Default: `go run ./cmd/sentinel-tvm` in the module (needs Go)."
-  type        = string
-  default     = null
-}
-
 variable "cli_command" {
   description = "How users run the client in the generated ~/.aws/config snippets."
   type        = string
@@ -112,9 +106,25 @@ variable "revoker_role_name" {
 # --- Lambda --------------------------------------------------------------------
 
 variable "lambda_zip_path" {
-  description = "A prebuilt handler zip (with `bootstrap` at its root) instead of the plan-time build from lambda/ (needs Go)."
+  description = "A prebuilt handler zip (with `bootstrap` at its root, e.g. a release's sentinel-tvm-lambda zip) instead of the one the sentinel provider embeds. Give a path relative to the root module so plans in other checkouts show no diff."
   type        = string
   default     = null
+}
+
+variable "lambda_package_s3" {
+  description = "The handler zip in S3 instead of the one the sentinel provider embeds: bucket, key, optional object_version, and source_code_hash (the zip's sha256, base64-encoded, as `openssl dgst -sha256 -binary ZIP | base64` prints it), for pipelines that plan and apply on different machines."
+  type = object({
+    bucket           = string
+    key              = string
+    object_version   = optional(string)
+    source_code_hash = string
+  })
+  default = null
+
+  validation {
+    condition     = var.lambda_package_s3 == null || can(regex("^[A-Za-z0-9+/]{43}=$", var.lambda_package_s3.source_code_hash))
+    error_message = "lambda_package_s3.source_code_hash must be the zip's sha256 in base64 (44 characters ending in =)."
+  }
 }
 
 variable "lambda" {

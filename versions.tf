@@ -6,9 +6,9 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 6.0"
     }
-    external = {
-      source  = "hashicorp/external"
-      version = ">= 2.3"
+    sentinel = {
+      source  = "sentinel-tvm/sentinel"
+      version = ">= 0.1"
     }
   }
 }

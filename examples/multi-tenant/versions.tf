@@ -6,10 +6,6 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 6.0"
     }
-    external = {
-      source  = "hashicorp/external"
-      version = ">= 2.3"
-    }
     random = {
       source  = "hashicorp/random"
       version = ">= 3.6"

@@ -1,15 +1,17 @@
-// Command package builds the Lambda handler zip for the Terraform module at
-// plan time (Terraform's external data source protocol): it reads
-// {"arch": "arm64"|"amd64", "out": "/path/handler.zip"} on stdin, builds
-// ./lambda/tvm as `bootstrap` and writes a zip holding only that file,
-// then prints {"path", "sha256_base64"} (the zip's sha256, base64: what
-// aws_lambda_function's source_code_hash expects).
+// Command package builds the Lambda handler zip: `go run ./tools/package
+// -arch arm64 -o handler.zip` builds ./lambda/tvm as `bootstrap` and writes
+// a zip holding only that file, then prints the zip's sha256 in base64
+// (what aws_lambda_function's source_code_hash expects). `make provider`
+// embeds its zips in the Terraform provider, `make dist` publishes them.
+// `-file BIN -name ENTRY -o OUT.zip` zips an existing executable the same
+// way instead (`make dist` packs the provider's release zips with it).
 //
 // The build is reproducible: CGO_ENABLED=0, -trimpath, -buildvcs=false,
 // -ldflags "-s -w", the lambda.norpc tag (see buildTags), a fixed
 // GOARM64/GOAMD64 level and the caller's GOFLAGS ignored; the zip has one
 // entry with a fixed timestamp and mode. The same sources and Go version
-// give the same bytes on any machine.
+// give the same bytes on any machine and from any checkout path; go.mod's
+// toolchain line pins the Go version.
 package main
 
 import (
@@ -17,13 +19,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -39,30 +42,43 @@ const buildTags = "lambda.norpc"
 // zipTime is every entry's timestamp: the earliest a zip (DOS) time can say.
 var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// query is the external data source's input.
-type query struct {
-	Arch string `json:"arch"`
-	Out  string `json:"out"`
-}
-
 func main() {
-	if err := run(os.Stdin, os.Stdout, "."); err != nil {
+	if err := run(os.Args[1:], os.Stdout, "."); err != nil {
 		fmt.Fprintln(os.Stderr, "package:", err)
 		os.Exit(1)
 	}
 }
 
-// run builds the handler in the module at moduleDir as the query asks.
-func run(stdin io.Reader, stdout io.Writer, moduleDir string) error {
-	var q query
-	if err := json.NewDecoder(stdin).Decode(&q); err != nil {
-		return fmt.Errorf(`expected {"arch": "arm64", "out": "/path/handler.zip"} on stdin: %w`, err)
+// run builds the handler in the module at moduleDir as the arguments ask.
+func run(args []string, stdout io.Writer, moduleDir string) error {
+	fs := flag.NewFlagSet("package", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	arch := fs.String("arch", "", "arm64 or amd64")
+	out := fs.String("o", "", "the zip to write")
+	file := fs.String("file", "", "zip this executable instead of building the bootstrap")
+	entry := fs.String("name", "", "the entry name for -file")
+	const usage = "usage: package -arch arm64|amd64 -o FILE.zip, or package -file BIN -name ENTRY -o FILE.zip"
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%v (%s)", err, usage)
 	}
-	if q.Arch != "arm64" && q.Arch != "amd64" {
-		return fmt.Errorf(`"arch" must be "arm64" or "amd64", got %q`, q.Arch)
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments %q (%s)", fs.Args(), usage)
 	}
-	if q.Out == "" || !filepath.IsAbs(q.Out) {
-		return fmt.Errorf(`"out" must be an absolute path, got %q`, q.Out)
+	if *out == "" {
+		return errors.New("-o FILE.zip is required")
+	}
+	if *file != "" {
+		if *arch != "" || *entry == "" || strings.ContainsAny(*entry, `/\`) {
+			return fmt.Errorf("-file needs -name ENTRY (a plain file name) and no -arch (%s)", usage)
+		}
+		bin, err := os.ReadFile(*file)
+		if err != nil {
+			return err
+		}
+		return writeZip(stdout, *out, *entry, bin)
+	}
+	if *arch != "arm64" && *arch != "amd64" {
+		return fmt.Errorf(`-arch must be "arm64" or "amd64", got %q`, *arch)
 	}
 	tmp, err := os.MkdirTemp("", "sentinel-tvm-package-")
 	if err != nil {
@@ -70,25 +86,29 @@ func run(stdin io.Reader, stdout io.Writer, moduleDir string) error {
 	}
 	defer os.RemoveAll(tmp)
 	bootstrap := filepath.Join(tmp, "bootstrap")
-	if err := buildBootstrap(moduleDir, q.Arch, bootstrap, nil); err != nil {
+	if err := buildBootstrap(moduleDir, *arch, bootstrap, nil); err != nil {
 		return err
 	}
 	bin, err := os.ReadFile(bootstrap)
 	if err != nil {
 		return err
 	}
-	zipped, err := zipBootstrap(bin)
+	return writeZip(stdout, *out, "bootstrap", bin)
+}
+
+// writeZip writes a zip of bin as entry to out and prints its sha256 in
+// base64.
+func writeZip(stdout io.Writer, out, entry string, bin []byte) error {
+	zipped, err := zipFile(entry, bin)
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(q.Out, zipped); err != nil {
+	if err := writeAtomic(out, zipped); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(zipped)
-	return json.NewEncoder(stdout).Encode(map[string]string{
-		"path":          q.Out,
-		"sha256_base64": base64.StdEncoding.EncodeToString(sum[:]),
-	})
+	_, err = fmt.Fprintln(stdout, base64.StdEncoding.EncodeToString(sum[:]))
+	return err
 }
 
 // buildBootstrap runs go build for linux/arch in moduleDir; extraEnv is
@@ -113,10 +133,13 @@ func buildBootstrap(moduleDir, arch, out string, extraEnv []string) error {
 
 // zipBootstrap returns a zip with one entry, bootstrap, executable, with a
 // fixed timestamp: the same binary gives the same bytes.
-func zipBootstrap(bin []byte) ([]byte, error) {
+func zipBootstrap(bin []byte) ([]byte, error) { return zipFile("bootstrap", bin) }
+
+// zipFile returns a zip with one executable entry with a fixed timestamp.
+func zipFile(name string, bin []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: zipTime}
+	h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: zipTime}
 	h.SetMode(0o755)
 	w, err := zw.CreateHeader(h)
 	if err != nil {

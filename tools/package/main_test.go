@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -17,8 +16,10 @@ import (
 
 const moduleDir = "../.."
 
-// TestReproducibleZip builds the handler twice, the second time with an
-// empty build cache (as on another machine), and wants identical zip bytes.
+// TestReproducibleZip builds the handler twice: once from this checkout,
+// once from a copy of the module at another path with an empty build cache
+// (as in another CI workspace on another machine). It wants identical zip
+// bytes, so the source_code_hash does not depend on where the module is.
 func TestReproducibleZip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the handler twice, once without a build cache")
@@ -26,24 +27,37 @@ func TestReproducibleZip(t *testing.T) {
 	dir := t.TempDir()
 	first := filepath.Join(dir, "first.zip")
 	var out bytes.Buffer
-	if err := run(strings.NewReader(`{"arch": "arm64", "out": "`+first+`"}`), &out, moduleDir); err != nil {
+	if err := run([]string{"-arch", "arm64", "-o", first}, &out, moduleDir); err != nil {
 		t.Fatal(err)
-	}
-	var got map[string]string
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("output %q: %v", out.String(), err)
 	}
 	zip1, err := os.ReadFile(first)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(zip1)
-	if want := base64.StdEncoding.EncodeToString(sum[:]); got["sha256_base64"] != want || got["path"] != first {
-		t.Errorf("output %v, want path %s and sha256_base64 %s", got, first, want)
+	if want := base64.StdEncoding.EncodeToString(sum[:]) + "\n"; out.String() != want {
+		t.Errorf("printed %q, want the zip's sha256 in base64 %q", out.String(), want)
 	}
 
+	// A second checkout: the packages the bootstrap builds from, at
+	// another path.
+	other := filepath.Join(dir, "elsewhere", "sentinel-tvm")
+	for _, sub := range []string{"client", "internal", "lambda"} {
+		if err := os.CopyFS(filepath.Join(other, sub), os.DirFS(filepath.Join(moduleDir, sub))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(moduleDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(other, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	bootstrap := filepath.Join(dir, "bootstrap")
-	if err := buildBootstrap(moduleDir, "arm64", bootstrap, []string{"GOCACHE=" + filepath.Join(dir, "gocache")}); err != nil {
+	if err := buildBootstrap(other, "arm64", bootstrap, []string{"GOCACHE=" + filepath.Join(dir, "gocache")}); err != nil {
 		t.Fatal(err)
 	}
 	bin, err := os.ReadFile(bootstrap)
@@ -96,16 +110,21 @@ func TestZipBootstrapIsDeterministic(t *testing.T) {
 	}
 }
 
-func TestRunRejectsBadQueries(t *testing.T) {
+func TestRunRejectsBadArguments(t *testing.T) {
 	for _, tc := range []struct {
-		name, in, want string
+		name string
+		args []string
+		want string
 	}{
-		{"not JSON", `nope`, `expected {"arch"`},
-		{"bad arch", `{"arch": "x86_64", "out": "/tmp/x.zip"}`, `"arch" must be "arm64" or "amd64", got "x86_64"`},
-		{"relative out", `{"arch": "arm64", "out": "x.zip"}`, `"out" must be an absolute path, got "x.zip"`},
+		{"unknown flag", []string{"-arch", "arm64", "-out", "x.zip"}, "flag provided but not defined: -out"},
+		{"bad arch", []string{"-arch", "x86_64", "-o", "x.zip"}, `-arch must be "arm64" or "amd64", got "x86_64"`},
+		{"no output", []string{"-arch", "arm64"}, "-o FILE.zip is required"},
+		{"stray argument", []string{"-arch", "arm64", "-o", "x.zip", "extra"}, `unexpected arguments ["extra"]`},
+		{"file without name", []string{"-file", "main.go", "-o", "x.zip"}, "-file needs -name ENTRY"},
+		{"file with a path as name", []string{"-file", "main.go", "-name", "a/b", "-o", "x.zip"}, "-file needs -name ENTRY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(strings.NewReader(tc.in), io.Discard, moduleDir)
+			err := run(tc.args, io.Discard, moduleDir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
@@ -136,5 +155,28 @@ func TestBootstrapKeepsDeadMethodElimination(t *testing.T) {
 		if slices.Contains(deps, bad) {
 			t.Errorf("the bootstrap links %s, which disables the linker's dead method elimination", bad)
 		}
+	}
+}
+
+func TestZipFileNamesTheEntry(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "p.zip")
+	var printed bytes.Buffer
+	if err := run([]string{"-file", "main.go", "-name", "terraform-provider-sentinel_v1.0.0", "-o", out}, &printed, moduleDir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 1 || zr.File[0].Name != "terraform-provider-sentinel_v1.0.0" || zr.File[0].Mode() != 0o755 || !zr.File[0].Modified.Equal(zipTime) {
+		t.Errorf("entries %v", zr.File)
+	}
+	sum := sha256.Sum256(b)
+	if want := base64.StdEncoding.EncodeToString(sum[:]) + "\n"; printed.String() != want {
+		t.Errorf("printed %q, want %q", printed.String(), want)
 	}
 }

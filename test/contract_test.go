@@ -24,8 +24,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/tfdocs"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
 // root is the module's directory (the repository root).

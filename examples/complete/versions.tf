@@ -10,9 +10,5 @@ terraform {
       source  = "hashicorp/external"
       version = ">= 2.3"
     }
-    random = {
-      source  = "hashicorp/random"
-      version = ">= 3.6"
-    }
   }
 }

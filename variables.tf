@@ -92,6 +92,12 @@ variable "sentinel_cli_path" {
   default     = null
 }
 
+variable "vended_role_grants_by_path" {
+  description = "Grant the vending function sts:AssumeRole on the IAM paths of the policy's roles (arn:...:role/PATH/*, for roles under a path other than \"/\") instead of on each role: the grant then stays within IAM's 10,240-character limit on a role's inline policies (about 100 role ARNs) however many roles share a path. Every role under such a path must then be one the TVM may vend."
+  type        = bool
+  default     = false
+}
+
 variable "cli_command" {
   description = "How users run the client in the generated ~/.aws/config snippets."
   type        = string

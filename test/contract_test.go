@@ -482,7 +482,7 @@ func TestGrantsMatchTheCode(t *testing.T) {
 	resources := map[string]string{
 		"Table":             `[aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]`,
 		"PolicyParameter":   `[aws_ssm_parameter.policy.arn]`,
-		"AssumeVendedRoles": `local.policy_role_arns`,
+		"AssumeVendedRoles": `local.vended_role_grants`,
 		"InvokeRevoker":     `[aws_lambda_function.revoker.arn]`,
 		"Notify":            `[local.notify_topic_arn]`,
 		"RevocationPolicy":  `local.revoker_writes`,

@@ -1,4 +1,5 @@
-# The REST API (regional), defined by api/openapi.yaml: every v1 route with
+# The REST API (regional or private), defined by api/openapi.yaml (imported
+# as api/openapi.gateway.yaml, derived from it): every v1 route with
 # AWS_IAM authorization, proxied to the API function. A resource policy
 # admits only the allowed accounts and organizations (and, optionally,
 # source CIDRs); the stage throttles, logs access as JSON to an encrypted log
@@ -13,7 +14,9 @@ locals {
   # var.api_gateway_account).
   api_logging = var.api_gateway_account != "none"
 
-  api_body = templatefile("${path.module}/api/openapi.yaml", {
+  # The import body derived from api/openapi.yaml (make docs): every
+  # schema in a form API Gateway's models fully support.
+  api_body = templatefile("${path.module}/api/openapi.gateway.yaml", {
     title             = var.name
     lambda_invoke_arn = aws_lambda_function.api.invoke_arn
   })
@@ -146,14 +149,9 @@ resource "aws_api_gateway_rest_api" "this" {
   name        = var.name
   description = "Sentinel TVM ${var.name}: token vending machine"
   body        = local.api_body
-  # API Gateway's models take a
-  # subset of JSON Schema draft 4 (its known issues list oneOf and
-  # additionalProperties, which the document uses to be exact for the
-  # handler's tests and schemathesis), and an import warning about them must
-  # not fail the deployment. The gateway only routes, authenticates with
-  # SigV4 and proxies; the handler validates every request itself. Whether
-  # the import succeeds is proven only by a real deployment (test-aws).
-  fail_on_warnings = false
+  # The body is api/openapi.gateway.yaml, reduced to what API Gateway's
+  # models support: an import warning is a defect, and fails the apply.
+  fail_on_warnings = true
 
   endpoint_configuration {
     types            = [var.api.endpoint_type]

@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/apidoc"
 )
 
 // TestNothingDependsOnTheApplier: no resource or policy may change with
@@ -304,5 +306,34 @@ func TestExamplesLeaveAccountSettingsAlone(t *testing.T) {
 		if got := attrString(t, v, "default"); got == "create" {
 			t.Errorf("%s: api_gateway_account defaults to create: the example would take over the account's API Gateway logging role", dir)
 		}
+	}
+}
+
+// TestGatewayBodyUpToDate: the body API Gateway imports is what
+// tools/apidoc derives from api/openapi.yaml (`make docs` rewrites it), the
+// module imports it, and an import warning fails the apply.
+func TestGatewayBodyUpToDate(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(root, apidoc.DocumentPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := apidoc.Gateway(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, apidoc.GatewayPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s is stale: run make docs", apidoc.GatewayPath)
+	}
+	m := parseModule(t, root)
+	if got := m.text(m.locals["api_body"].Expr); !strings.Contains(got, `"${path.module}/`+apidoc.GatewayPath+`"`) {
+		t.Errorf("api_body = %s: the REST API must import %s", got, apidoc.GatewayPath)
+	}
+	api := m.block(t, "resource.aws_api_gateway_rest_api.this")
+	if a, ok := api.Body.Attributes["fail_on_warnings"]; !ok || m.text(a.Expr) != "true" {
+		t.Error("aws_api_gateway_rest_api.this does not fail on import warnings")
 	}
 }

@@ -32,11 +32,11 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/sentinel-tvm/sentinel-tvm/internal/apidoc"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/apidoc"
 )
 
 // loadAPIDoc loads the document as Terraform renders it.

@@ -182,7 +182,7 @@ type mod struct {
 	vars      map[string]cty.Value
 	locals    map[string]hcl.Expression
 	resources map[string]map[string]map[string]cty.Value // type -> name -> attrs
-	counted   map[string]bool                             // "type.name" has count or for_each
+	counted   map[string]bool                            // "type.name" has count or for_each
 	docs      []*hclsyntax.Block
 }
 

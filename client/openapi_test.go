@@ -29,8 +29,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/sentinel-tvm/sentinel-tvm/client"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/clienttest"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/apidoc"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/clienttest"
 )
 
 // validatingProxy sits between the client and the test TVM: it validates

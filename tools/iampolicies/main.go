@@ -127,7 +127,8 @@ func rootOverrides() map[string]cty.Value {
 	}
 }
 
-// localOverrides replace what the plan-time policy compile yields.
+// localOverrides replace what the plan-time policy compile yields (tests
+// swap them).
 var localOverrides = map[string]cty.Value{
 	"policy_role_arns": cty.ListVal([]cty.Value{
 		cty.StringVal("arn:aws:iam::" + account + ":role/sentinel/dev-readonly"),

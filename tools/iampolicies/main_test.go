@@ -1,20 +1,30 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/zclconf/go-cty/cty"
 )
+
+// TestMain runs the tests from the repository root, as make runs the tool.
+func TestMain(m *testing.M) {
+	if err := os.Chdir("../.."); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
 
 // TestRenderEveryDocument renders the repository's documents and checks
 // that each one the module and the handler write is there, evaluated
 // (no placeholder left unresolved), with the values the switches imply.
 func TestRenderEveryDocument(t *testing.T) {
-	if err := os.Chdir("../.."); err != nil {
-		t.Fatal(err)
-	}
 	out := t.TempDir()
 	if err := run(out); err != nil {
 		t.Fatal(err)
@@ -51,5 +61,44 @@ func TestRenderEveryDocument(t *testing.T) {
 	}
 	if len(entries) < 9 {
 		t.Errorf("%d documents rendered, want at least 9", len(entries))
+	}
+}
+
+// TestInlinePolicySize: the vending role's inline policy grows with the
+// policy's roles past IAM's 10,240 characters at about 100 roles (the
+// plan-time precondition reports it), and vended_role_grants_by_path keeps
+// it to one grant per path.
+func TestInlinePolicySize(t *testing.T) {
+	saved := localOverrides["policy_role_arns"]
+	defer func() { localOverrides["policy_role_arns"] = saved }()
+	var arns []cty.Value
+	for i := range 150 {
+		arns = append(arns, cty.StringVal(fmt.Sprintf("arn:aws:iam::%s:role/sentinel/team-%03d-readonly", account, i)))
+	}
+	localOverrides["policy_role_arns"] = cty.ListVal(arns)
+
+	size := func(byPath bool) (int, string) {
+		t.Helper()
+		over := rootOverrides()
+		over["vended_role_grants_by_path"] = cty.BoolVal(byPath)
+		docs, err := renderModule(".", over)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c bytes.Buffer
+		if err := json.Compact(&c, docs["api"]); err != nil {
+			t.Fatal(err)
+		}
+		return c.Len(), c.String()
+	}
+	if n, _ := size(false); n <= 10240 {
+		t.Errorf("150 role ARNs give a %d-character policy; the test expects it over IAM's limit", n)
+	}
+	n, doc := size(true)
+	if n > 10240 {
+		t.Errorf("by path, the policy is still %d characters", n)
+	}
+	if !strings.Contains(doc, `"arn:aws:iam::111122223333:role/sentinel/*"`) || strings.Contains(doc, "team-000") {
+		t.Errorf("by path, the grant is not the path's wildcard:\n%s", doc)
 	}
 }

@@ -39,6 +39,19 @@ SCHEMATHESIS_PINS        := $(shell sha256sum $(SCHEMATHESIS_CONSTRAINTS) | cut 
 SCHEMATHESIS_VENV        := $(CACHE)/schemathesis-$(SCHEMATHESIS_VERSION)-$(SCHEMATHESIS_PINS)
 SCHEMATHESIS             := $(SCHEMATHESIS_VENV)/bin/schemathesis
 
+# IAM and Terraform linters, each in a virtualenv keyed by its version and
+# by its constraints file's content (every dependency pinned there):
+# parliament lints the IAM documents `make iam-policies` renders; checkov
+# the Terraform.
+PARLIAMENT_VERSION     := 1.6.4
+PARLIAMENT_CONSTRAINTS := scripts/parliament-constraints.txt
+PARLIAMENT_VENV        := $(CACHE)/parliament-$(PARLIAMENT_VERSION)-$(shell sha256sum $(PARLIAMENT_CONSTRAINTS) | cut -c1-12)
+PARLIAMENT             := $(PARLIAMENT_VENV)/bin/parliament
+CHECKOV_VERSION        := 3.3.30
+CHECKOV_CONSTRAINTS    := scripts/checkov-constraints.txt
+CHECKOV_VENV           := $(CACHE)/checkov-$(CHECKOV_VERSION)-$(shell sha256sum $(CHECKOV_CONSTRAINTS) | cut -c1-12)
+CHECKOV                := $(CHECKOV_VENV)/bin/checkov
+
 # The Lambda Runtime Interface Emulator runs the real bootstrap in tests.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(CACHE)/rie-$(RIE_VERSION)/aws-lambda-rie
@@ -158,7 +171,7 @@ actionlint: $(ACTIONLINT) ## lint the GitHub Actions workflows in .github/workfl
 	$(ACTIONLINT) -no-color
 
 .PHONY: test
-test: vet go-test policy-test terraform-check actionlint schemathesis ## run every test CI runs
+test: vet go-test policy-test terraform-check actionlint iam-lint checkov schemathesis ## run every test CI runs
 
 # make -j test: schemathesis (two cores' worth of fuzzing, timing-sensitive
 # start-up) runs after the Go tests rather than beside them.
@@ -228,6 +241,29 @@ terraform-check: $(TOFU) $(TFLINT) ## tofu fmt, tflint, vet of the Terratest sui
 	$(TFLINT) --recursive --config $(CURDIR)/.tflint.hcl
 	if [ -n "$(TFCHECK)" ]; then $(TFCHECK) . modules/* examples/*; fi
 	$(GO) vet -tags aws ./test/...
+
+.PHONY: iam-policies
+iam-policies: ## render every IAM document the module and the handler write, with placeholders, into build/iam
+	$(GO) run ./tools/iampolicies -out build/iam
+
+.PHONY: iam-lint
+iam-lint: iam-policies $(PARLIAMENT) ## lint build/iam with parliament (exceptions and their reasons: scripts/iam-lint-exceptions.yaml)
+	$(PARLIAMENT_VENV)/bin/python scripts/iam_lint.py build/iam scripts/iam-lint-exceptions.yaml
+
+.PHONY: checkov
+checkov: $(CHECKOV) ## checkov on the module, its submodules and examples (skipped checks and their reasons: .checkov.yaml)
+	$(CHECKOV) --config-file .checkov.yaml
+
+# As for moto: a clean venv, and a failed install leaves no binary.
+$(PARLIAMENT):
+	python3 -m venv --clear $(PARLIAMENT_VENV)
+	$(PARLIAMENT_VENV)/bin/pip install --quiet --disable-pip-version-check -c $(PARLIAMENT_CONSTRAINTS) "parliament==$(PARLIAMENT_VERSION)" || { rm -f $@; exit 1; }
+	test -x $@ && touch $@
+
+$(CHECKOV):
+	python3 -m venv --clear $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -c $(CHECKOV_CONSTRAINTS) "checkov==$(CHECKOV_VERSION)" || { rm -f $@; exit 1; }
+	test -x $@ && touch $@
 
 .PHONY: docs
 docs: ## regenerate the README inputs/outputs tables from the .tf files and docs/api.md from api/openapi.yaml

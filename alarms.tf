@@ -7,8 +7,6 @@
 # dimension).
 
 locals {
-  create_sns_topic = var.alarms.create && var.alarms.create_sns_topic
-  alarm_topic_arn  = local.create_sns_topic ? aws_sns_topic.alarms[0].arn : var.alarms.sns_topic_arn
   alarm_actions    = local.alarm_topic_arn != null ? [local.alarm_topic_arn] : []
   metric_namespace = "SentinelTVM/${var.name}"
 
@@ -111,48 +109,4 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   tags                = local.tags
 
   depends_on = [aws_cloudwatch_log_metric_filter.this]
-}
-
-# --- Optional SNS topic for the alarms ------------------------------------------
-
-resource "aws_sns_topic" "alarms" {
-  count = local.create_sns_topic ? 1 : 0
-
-  name              = "${var.name}-alarms"
-  kms_master_key_id = local.kms_key_arn
-  tags              = local.tags
-}
-
-data "aws_iam_policy_document" "alarms_topic" {
-  count = local.create_sns_topic ? 1 : 0
-
-  statement {
-    sid       = "CloudWatchAlarmsOfThisAccount"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alarms[0].arn]
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.${local.dns_suffix}"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_sns_topic_policy" "alarms" {
-  count = local.create_sns_topic ? 1 : 0
-
-  arn    = aws_sns_topic.alarms[0].arn
-  policy = data.aws_iam_policy_document.alarms_topic[0].json
-}
-
-resource "aws_sns_topic_subscription" "email" {
-  for_each = local.create_sns_topic ? toset(var.alarms.email_subscriptions) : toset([])
-
-  topic_arn = aws_sns_topic.alarms[0].arn
-  protocol  = "email"
-  endpoint  = each.value
 }

@@ -1,11 +1,22 @@
-# The REST API (regional), defined by api/openapi.yaml: every v1 route with
+# The REST API (regional or private), defined by api/openapi.yaml (imported
+# as api/openapi.gateway.yaml, derived from it): every v1 route with
 # AWS_IAM authorization, proxied to the API function. A resource policy
 # admits only the allowed accounts and organizations (and, optionally,
 # source CIDRs); the stage throttles, logs access as JSON to an encrypted log
 # group, and can trace with X-Ray and sit behind a WAF web ACL.
 
 locals {
-  api_body = templatefile("${path.module}/api/openapi.yaml", {
+  # The resource policy's resource: the full execution ARN (API Gateway
+  # rewrites "execute-api:/*" to it, which would show a change on every plan).
+  api_execute_arn = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+
+  # Logging needs the account's API Gateway CloudWatch role (see
+  # var.api_gateway_account).
+  api_logging = var.api_gateway_account != "none"
+
+  # The import body derived from api/openapi.yaml (make docs): every
+  # schema in a form API Gateway's models fully support.
+  api_body = templatefile("${path.module}/api/openapi.gateway.yaml", {
     title             = var.name
     lambda_invoke_arn = aws_lambda_function.api.invoke_arn
   })
@@ -40,7 +51,7 @@ data "aws_iam_policy_document" "api_resource" {
     content {
       sid       = "AllowListedAccounts"
       actions   = ["execute-api:Invoke"]
-      resources = ["execute-api:/*"]
+      resources = [local.api_execute_arn]
       principals {
         type        = "AWS"
         identifiers = [for id in var.allowed_account_ids : "arn:${local.partition}:iam::${id}:root"]
@@ -53,7 +64,7 @@ data "aws_iam_policy_document" "api_resource" {
     content {
       sid       = "AllowListedOrganizations"
       actions   = ["execute-api:Invoke"]
-      resources = ["execute-api:/*"]
+      resources = [local.api_execute_arn]
       principals {
         type        = "AWS"
         identifiers = ["*"]
@@ -72,7 +83,7 @@ data "aws_iam_policy_document" "api_resource" {
     sid       = "DenyOutsideAllowList"
     effect    = "Deny"
     actions   = ["execute-api:Invoke"]
-    resources = ["execute-api:/*"]
+    resources = [local.api_execute_arn]
     principals {
       type        = "AWS"
       identifiers = ["*"]
@@ -96,12 +107,31 @@ data "aws_iam_policy_document" "api_resource" {
   }
 
   dynamic "statement" {
+    for_each = var.api.endpoint_type == "PRIVATE" ? [1] : []
+    content {
+      sid       = "DenyOutsideVpcEndpoints"
+      effect    = "Deny"
+      actions   = ["execute-api:Invoke"]
+      resources = [local.api_execute_arn]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "StringNotEquals"
+        variable = "aws:SourceVpce"
+        values   = var.api.vpc_endpoint_ids
+      }
+    }
+  }
+
+  dynamic "statement" {
     for_each = length(var.allowed_source_cidrs) > 0 ? [1] : []
     content {
       sid       = "DenyOutsideSourceCidrs"
       effect    = "Deny"
       actions   = ["execute-api:Invoke"]
-      resources = ["execute-api:/*"]
+      resources = [local.api_execute_arn]
       principals {
         type        = "AWS"
         identifiers = ["*"]
@@ -119,18 +149,13 @@ resource "aws_api_gateway_rest_api" "this" {
   name        = var.name
   description = "Sentinel TVM ${var.name}: token vending machine"
   body        = local.api_body
-  policy      = data.aws_iam_policy_document.api_resource.json
-  # Stated, though it is the provider's default: API Gateway's models take a
-  # subset of JSON Schema draft 4 (its known issues list oneOf and
-  # additionalProperties, which the document uses to be exact for the
-  # handler's tests and schemathesis), and an import warning about them must
-  # not fail the deployment. The gateway only routes, authenticates with
-  # SigV4 and proxies; the handler validates every request itself. Whether
-  # the import succeeds is proven only by a real deployment (test-aws).
-  fail_on_warnings = false
+  # The body is api/openapi.gateway.yaml, reduced to what API Gateway's
+  # models support: an import warning is a defect, and fails the apply.
+  fail_on_warnings = true
 
   endpoint_configuration {
-    types = ["REGIONAL"]
+    types            = [var.api.endpoint_type]
+    vpc_endpoint_ids = var.api.endpoint_type == "PRIVATE" ? var.api.vpc_endpoint_ids : null
   }
 
   tags = local.tags
@@ -143,12 +168,20 @@ resource "aws_api_gateway_rest_api" "this" {
   }
 }
 
-# A new deployment whenever the routes or the resource policy change.
+# The resource policy has its own resource: it names the API's execution
+# ARN, which exists only once the API does.
+resource "aws_api_gateway_rest_api_policy" "this" {
+  rest_api_id = aws_api_gateway_rest_api.this.id
+  policy      = data.aws_iam_policy_document.api_resource.json
+}
+
+# A new deployment whenever the routes or the resource policy change (a
+# resource policy takes effect only with a deployment).
 resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
 
   triggers = {
-    redeployment = sha256(join("\n", [local.api_body, data.aws_iam_policy_document.api_resource.json]))
+    redeployment = sha256(join("\n", [local.api_body, aws_api_gateway_rest_api_policy.this.policy]))
   }
 
   lifecycle {
@@ -163,20 +196,43 @@ resource "aws_cloudwatch_log_group" "access" {
   tags              = local.tags
 }
 
+# API Gateway would create the execution log group itself, without
+# retention or encryption, and leave it after destroy.
+resource "aws_cloudwatch_log_group" "execution" {
+  count = local.api_logging ? 1 : 0
+
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.api.stage_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
+  tags              = local.tags
+}
+
 resource "aws_api_gateway_stage" "this" {
   rest_api_id          = aws_api_gateway_rest_api.this.id
   deployment_id        = aws_api_gateway_deployment.this.id
   stage_name           = var.api.stage_name
   xray_tracing_enabled = var.api.xray_tracing
 
-  access_log_settings {
-    destination_arn = aws_cloudwatch_log_group.access.arn
-    format          = local.access_log_format
+  dynamic "access_log_settings" {
+    for_each = local.api_logging ? [1] : []
+    content {
+      destination_arn = aws_cloudwatch_log_group.access.arn
+      format          = local.access_log_format
+    }
   }
 
   tags = local.tags
 
-  depends_on = [aws_api_gateway_account.this]
+  depends_on = [aws_api_gateway_account.this, aws_cloudwatch_log_group.execution]
+}
+
+# Without the account's CloudWatch role the API logs nothing: say so on
+# every plan.
+check "api_gateway_logging" {
+  assert {
+    condition     = local.api_logging
+    error_message = "API Gateway access and execution logging is off (api_gateway_account = \"none\"): requests reach the function's decision log only. Give the account an API Gateway CloudWatch Logs role and set api_gateway_account = \"existing\" (docs/deploying.md)."
+  }
 }
 
 resource "aws_api_gateway_method_settings" "all" {
@@ -186,7 +242,7 @@ resource "aws_api_gateway_method_settings" "all" {
 
   settings {
     metrics_enabled        = true
-    logging_level          = var.api.execution_logging_level
+    logging_level          = local.api_logging ? var.api.execution_logging_level : "OFF"
     data_trace_enabled     = false # request and response bodies hold credentials
     throttling_rate_limit  = var.api.throttling_rate_limit
     throttling_burst_limit = var.api.throttling_burst_limit
@@ -213,7 +269,7 @@ data "aws_iam_policy_document" "api_gateway_assume" {
 }
 
 resource "aws_iam_role" "api_gateway_cloudwatch" {
-  count = var.create_api_gateway_account ? 1 : 0
+  count = var.api_gateway_account == "create" ? 1 : 0
 
   name               = "${var.name}-apigateway-logs"
   description        = "API Gateway's account-wide CloudWatch Logs role (set by Sentinel TVM ${var.name})"
@@ -222,16 +278,28 @@ resource "aws_iam_role" "api_gateway_cloudwatch" {
 }
 
 resource "aws_iam_role_policy_attachment" "api_gateway_cloudwatch" {
-  count = var.create_api_gateway_account ? 1 : 0
+  count = var.api_gateway_account == "create" ? 1 : 0
 
   role       = aws_iam_role.api_gateway_cloudwatch[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
+# Account-wide: it replaces the role any other API in this account and
+# region logs with, and destroying it leaves the account without one.
 resource "aws_api_gateway_account" "this" {
-  count = var.create_api_gateway_account ? 1 : 0
+  count = var.api_gateway_account == "create" ? 1 : 0
 
   cloudwatch_role_arn = aws_iam_role.api_gateway_cloudwatch[0].arn
 
   depends_on = [aws_iam_role_policy_attachment.api_gateway_cloudwatch]
+}
+
+locals {
+  # Per profile, the ~/.aws/config section that reaches this stage.
+  aws_config_snippets = {
+    for p in local.policy_profiles : p => <<-EOT
+      [profile ${p}]
+      credential_process = ${var.cli_command} credentials --url ${aws_api_gateway_stage.this.invoke_url} --profile ${p}
+    EOT
+  }
 }

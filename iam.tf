@@ -63,13 +63,14 @@ data "aws_iam_policy_document" "api" {
   }
 
   # vend.STSAPI: AssumeRole with Tags and SourceIdentity, only on the roles
-  # the compiled policy names (role_arns of the plan-time compile).
+  # the compiled policy names (role_arns of the plan-time compile), or with
+  # var.vended_role_grants_by_path on their IAM paths.
   dynamic "statement" {
-    for_each = length(local.policy_role_arns) > 0 ? [1] : []
+    for_each = length(local.vended_role_grants) > 0 ? [1] : []
     content {
       sid       = "AssumeVendedRoles"
       actions   = ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
-      resources = local.policy_role_arns
+      resources = local.vended_role_grants
     }
   }
 
@@ -100,10 +101,32 @@ data "aws_iam_policy_document" "api" {
   }
 }
 
+locals {
+  # A role ARN is arn:PARTITION:iam::ACCOUNT:role/PATH/NAME. By path, every
+  # role under a path other than "/" is granted as arn:...:role/PATH/*: the
+  # grant's size then grows with the number of paths, not of roles (each
+  # vended role's trust policy still names the vending role).
+  vended_role_grants = var.vended_role_grants_by_path ? distinct([
+    for a in local.policy_role_arns :
+    can(regex("^arn:[^:]+:iam::[0-9]{12}:role/.+/[^/]+$", a)) ? "${regex("^(arn:[^:]+:iam::[0-9]{12}:role/.+/)[^/]+$", a)[0]}*" : a
+  ]) : local.policy_role_arns
+
+  # IAM's limit on the size of a role's inline policies (all of them,
+  # whitespace excluded).
+  iam_role_inline_policy_limit = 10240
+}
+
 resource "aws_iam_role_policy" "api" {
   name   = "sentinel-tvm"
   role   = aws_iam_role.api.id
-  policy = data.aws_iam_policy_document.api.json
+  policy = data.aws_iam_policy_document.api.minified_json
+
+  lifecycle {
+    precondition {
+      condition     = length(data.aws_iam_policy_document.api.minified_json) <= local.iam_role_inline_policy_limit
+      error_message = "The vending function's inline policy is ${length(data.aws_iam_policy_document.api.minified_json)} characters; IAM allows ${local.iam_role_inline_policy_limit} for a role's inline policies (the policy's ${length(local.policy_role_arns)} role ARNs take most of it). Put the vended roles under IAM paths (e.g. /sentinel/) and set vended_role_grants_by_path = true, or vend fewer roles per deployment."
+    }
+  }
 }
 
 # --- The revoker ---------------------------------------------------------------

@@ -1,7 +1,20 @@
 # One customer managed key encrypts the policy parameter, the table, the
-# SNS topics and the log groups (or bring your own with var.kms_key_arn). Its policy grants use
-# only through the services that need it, to the principals that need it;
-# the account root keeps administration (so IAM can delegate it) but no use.
+# SNS topics, the functions' environment and the log groups (or bring your
+# own with var.kms_key_arn). The policy follows terraform-aws-modules/kms:
+#
+#   - key_administrators (default: the account, i.e. IAM policies in it)
+#     manage the key but cannot use it, and cannot create grants (no
+#     kms:Create*: kms:CreateGrant would let them grant themselves decrypt);
+#   - key_users use it directly (e.g. an operator reading encrypted logs);
+#   - every principal of this account may use it only through SSM, DynamoDB
+#     and Lambda (kms:CallerAccount + kms:ViaService), as AWS managed keys
+#     do: the parameter's, table's and function's own IAM permissions then
+#     decide who reads what. Planning reads the SecureString back with
+#     decryption, so anyone allowed ssm:GetParameter on it can plan;
+#   - the functions' roles, CloudWatch Logs and CloudWatch alarms (for the
+#     encrypted topics) get what they need.
+#
+# Nothing in it depends on who runs `apply`.
 
 locals {
   create_kms_key = var.kms_key_arn == null
@@ -12,9 +25,28 @@ locals {
     "dynamodb.${local.region}.${local.dns_suffix}",
     "sns.${local.region}.${local.dns_suffix}",
   ]
-  # The deployer (the role behind the current session) writes the policy
-  # parameter and creates the table; extra users are for CI and operators.
-  kms_key_users = distinct(concat([data.aws_iam_session_context.current.issuer_arn], var.kms_key_user_arns))
+  # The services through which any principal of the account may use the key.
+  kms_account_via_services = [
+    "ssm.${local.region}.${local.dns_suffix}",
+    "dynamodb.${local.region}.${local.dns_suffix}",
+    "lambda.${local.region}.${local.dns_suffix}",
+  ]
+  kms_key_administrators = length(var.key_administrators) > 0 ? var.key_administrators : ["arn:${local.partition}:iam::${local.account_id}:root"]
+
+  # Administration without use and without grants.
+  kms_admin_actions = [
+    "kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey",
+    "kms:DisableKey", "kms:DisableKeyRotation", "kms:EnableKey", "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases", "kms:ListGrants",
+    "kms:ListKeyPolicies", "kms:ListResourceTags", "kms:PutKeyPolicy", "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource",
+    "kms:UpdateAlias", "kms:UpdateKeyDescription",
+  ]
+
+  kms_log_group_arns = [
+    for n in [local.api_log_group_name, local.revoker_log_group_name, local.access_log_group_name] :
+    "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${n}"
+  ]
 }
 
 data "aws_iam_policy_document" "kms" {
@@ -24,38 +56,53 @@ data "aws_iam_policy_document" "kms" {
     sid = "KeyAdministration"
     principals {
       type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+      identifiers = local.kms_key_administrators
     }
-    actions = [
-      "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
-      "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:ScheduleKeyDeletion",
-      "kms:TagResource", "kms:UntagResource", "kms:Update*",
-    ]
+    actions   = local.kms_admin_actions
     resources = ["*"]
   }
 
+  dynamic "statement" {
+    for_each = length(var.key_users) > 0 ? [1] : []
+    content {
+      sid = "KeyUsers"
+      principals {
+        type        = "AWS"
+        identifiers = var.key_users
+      }
+      actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+      resources = ["*"]
+    }
+  }
+
   statement {
-    sid = "DeployerUseThroughServices"
+    sid = "AccountUseThroughServices"
     principals {
       type        = "AWS"
-      identifiers = local.kms_key_users
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
     }
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"]
+    # CreateGrant: DynamoDB and Lambda hold the key through grants.
+    actions   = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
     resources = ["*"]
     condition {
       test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [local.account_id]
+    }
+    condition {
+      test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = local.kms_via_services
+      values   = local.kms_account_via_services
     }
   }
 
   statement {
-    sid = "FunctionUseThroughServices"
+    sid = "FunctionsUseThroughServices"
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.api.arn]
+      identifiers = [aws_iam_role.api.arn, aws_iam_role.revoker.arn]
     }
-    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"]
     resources = ["*"]
     condition {
       test     = "StringEquals"
@@ -70,23 +117,25 @@ data "aws_iam_policy_document" "kms" {
       type        = "Service"
       identifiers = ["logs.${local.region}.${local.dns_suffix}"]
     }
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    actions   = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
     resources = ["*"]
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values = [
-        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.api_log_group_name}",
-        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.revoker_log_group_name}",
-        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.access_log_group_name}",
-      ]
+      # API Gateway's execution log group is named after the API's ID,
+      # which is not known here without a cycle (the API depends on the
+      # function, which depends on this key): its stage's groups in any of
+      # this account's APIs.
+      values = concat(local.kms_log_group_arns, [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:API-Gateway-Execution-Logs_*/${var.api.stage_name}",
+      ])
     }
   }
 
   dynamic "statement" {
-    for_each = local.create_sns_topic ? [1] : []
+    for_each = local.create_alarm_topic || local.create_notification_topic ? [1] : []
     content {
-      sid = "CloudWatchAlarmsPublishToTheEncryptedTopic"
+      sid = "CloudWatchAlarmsPublishToTheEncryptedTopics"
       principals {
         type        = "Service"
         identifiers = ["cloudwatch.${local.dns_suffix}"]
@@ -105,7 +154,7 @@ data "aws_iam_policy_document" "kms" {
 resource "aws_kms_key" "this" {
   count = local.create_kms_key ? 1 : 0
 
-  description             = "Sentinel TVM ${var.name}: policy bundle, table, logs"
+  description             = "Sentinel TVM ${var.name}: policy bundle, table, environment, logs"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_key_deletion_window_days
   policy                  = data.aws_iam_policy_document.kms[0].json

@@ -17,27 +17,16 @@ resource "aws_cloudwatch_log_group" "revoker" {
   tags              = local.tags
 }
 
-# --- Notifications ---------------------------------------------------------------
-
-resource "aws_sns_topic" "notifications" {
-  count = var.notifications.create_topic ? 1 : 0
-
-  name              = "${var.name}-notifications"
-  kms_master_key_id = local.kms_key_arn
-  tags              = local.tags
-}
-
-resource "aws_sns_topic_subscription" "notifications_email" {
-  for_each = var.notifications.create_topic ? toset(var.notifications.email_subscriptions) : toset([])
-
-  topic_arn = aws_sns_topic.notifications[0].arn
-  protocol  = "email"
-  endpoint  = each.value
-}
-
 locals {
-  notify_topic_arn = var.notifications.create_topic ? aws_sns_topic.notifications[0].arn : var.notifications.topic_arn
-  service_version  = coalesce(var.service.version, "zip-${substr(local.handler_zip_hash, 0, 12)}")
+  service_version = coalesce(var.service.version, "zip-${substr(local.handler_zip_hash, 0, 12)}")
+}
+
+# In a VPC, Lambda creates the functions' network interfaces with their roles.
+resource "aws_iam_role_policy_attachment" "vpc_access" {
+  for_each = var.vpc != null ? { api = aws_iam_role.api.name, revoker = aws_iam_role.revoker.name } : {}
+
+  role       = each.value
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 }
 
 resource "aws_lambda_function" "api" {
@@ -52,6 +41,16 @@ resource "aws_lambda_function" "api" {
   memory_size                    = var.lambda.memory_size
   timeout                        = var.lambda.timeout
   reserved_concurrent_executions = var.lambda.reserved_concurrency
+  kms_key_arn                    = local.kms_key_arn
+  code_signing_config_arn        = var.lambda.code_signing_config_arn
+
+  dynamic "vpc_config" {
+    for_each = var.vpc != null ? [var.vpc] : []
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
 
   # Or the zip in S3 (var.lambda_package_s3; package.tf).
   s3_bucket         = local.handler_s3_bucket
@@ -60,16 +59,20 @@ resource "aws_lambda_function" "api" {
 
   environment {
     variables = merge({
-      SENTINEL_TABLE_NAME       = aws_dynamodb_table.this.name
-      SENTINEL_POLICY_PARAMETER = aws_ssm_parameter.policy.name
+      SENTINEL_TABLE_NAME = aws_dynamodb_table.this.name
+      # name:version pins the bundle this configuration's sha256 describes:
+      # instances still running the previous configuration keep reading
+      # the previous version while an apply replaces the parameter's value
+      # and then this environment (docs/deploying.md, "Policy changes").
+      SENTINEL_POLICY_PARAMETER = "${aws_ssm_parameter.policy.name}:${aws_ssm_parameter.policy.version}"
       SENTINEL_POLICY_SHA256    = local.policy_sha256
-      SENTINEL_POLICY_CACHE_TTL = var.service.policy_cache_ttl
+      SENTINEL_POLICY_CACHE_TTL = "${var.service.policy_cache_ttl_seconds}s"
       SENTINEL_RATE_LIMIT       = tostring(var.service.rate_limit)
-      SENTINEL_RATE_WINDOW      = var.service.rate_window
+      SENTINEL_RATE_WINDOW      = "${var.service.rate_window_seconds}s"
       SENTINEL_RATE_PER_PROFILE = tostring(var.service.rate_per_profile)
-      SENTINEL_RETENTION        = var.service.retention
-      SENTINEL_APPROVAL_TTL     = var.service.approval_ttl
-      SENTINEL_APPROVAL_WINDOW  = var.service.approval_window
+      SENTINEL_RETENTION        = "${var.service.retention_seconds}s"
+      SENTINEL_APPROVAL_TTL     = "${var.service.approval_ttl_seconds}s"
+      SENTINEL_APPROVAL_WINDOW  = "${var.service.approval_window_seconds}s"
       SENTINEL_VERSION          = local.service_version
       SENTINEL_REVOKER_FUNCTION = aws_lambda_function.revoker.function_name
       }, local.notify_topic_arn != null ? {
@@ -90,20 +93,30 @@ resource "aws_lambda_function" "api" {
 
   tags = local.tags
 
-  depends_on = [aws_iam_role_policy.api]
+  depends_on = [aws_iam_role_policy.api, aws_iam_role_policy_attachment.vpc_access]
 }
 
 resource "aws_lambda_function" "revoker" {
-  function_name    = local.revoker_function_name
-  description      = "Sentinel TVM ${var.name}: writes revocations into vended roles' inline policy"
-  role             = aws_iam_role.revoker.arn
-  runtime          = "provided.al2023"
-  handler          = "bootstrap"
-  architectures    = [var.lambda.architecture]
-  filename         = local.handler_zip_path
-  source_code_hash = local.handler_zip_hash
-  memory_size      = 128
-  timeout          = var.lambda.timeout
+  function_name           = local.revoker_function_name
+  description             = "Sentinel TVM ${var.name}: writes revocations into vended roles' inline policy"
+  role                    = aws_iam_role.revoker.arn
+  runtime                 = "provided.al2023"
+  handler                 = "bootstrap"
+  architectures           = [var.lambda.architecture]
+  filename                = local.handler_zip_path
+  source_code_hash        = local.handler_zip_hash
+  memory_size             = 128
+  timeout                 = var.lambda.timeout
+  kms_key_arn             = local.kms_key_arn
+  code_signing_config_arn = var.lambda.code_signing_config_arn
+
+  dynamic "vpc_config" {
+    for_each = var.vpc != null ? [var.vpc] : []
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
 
   # Or the zip in S3 (var.lambda_package_s3; package.tf).
   s3_bucket         = local.handler_s3_bucket
@@ -128,7 +141,7 @@ resource "aws_lambda_function" "revoker" {
 
   tags = local.tags
 
-  depends_on = [aws_iam_role_policy.revoker]
+  depends_on = [aws_iam_role_policy.revoker, aws_iam_role_policy_attachment.vpc_access]
 }
 
 # Only the API function invokes the revoker (its role's grant); the API

@@ -4,19 +4,13 @@
 #                  -> Lambda (Go, provided.al2023) -> SSM policy bundle, DynamoDB, STS AssumeRole
 #
 # Concerns live in their own files: api.tf, lambda.tf, table.tf, kms.tf,
-# iam.tf, policies.tf, package.tf, alarms.tf.
+# iam.tf, policies.tf, package.tf, alarms.tf, notifications.tf.
 
 data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
 data "aws_region" "current" {}
-
-# The deployer's role (not its session): the KMS key policy lets it encrypt
-# the policy parameter and create the table's grant.
-data "aws_iam_session_context" "current" {
-  arn = data.aws_caller_identity.current.arn
-}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id

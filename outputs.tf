@@ -97,23 +97,24 @@ output "alarm_topic_arn" {
   value       = local.alarm_topic_arn
 }
 
-output "aws_config_snippet" {
-  description = "Per profile, a ready ~/.aws/config section that gets credentials through the TVM (credential_process)."
+output "notification_topic_arn" {
+  description = "The SNS topic the service publishes state changes to (created or given), or null."
+  value       = local.notify_topic_arn
+}
+
+output "api_stage_arn" {
+  description = "ARN of the API's stage (for WAF associations and resource-based policies)."
+  value       = aws_api_gateway_stage.this.arn
+}
+
+output "aws_config_snippets" {
+  description = "Map of profile name => a ready ~/.aws/config section that gets credentials through the TVM (credential_process)."
   value       = local.aws_config_snippets
 }
 
 output "aws_config" {
-  description = "Every profile's ~/.aws/config section, concatenated."
+  description = "Every profile's ~/.aws/config section, concatenated into one string."
   value       = join("\n", [for p in local.policy_profiles : local.aws_config_snippets[p]])
-}
-
-locals {
-  aws_config_snippets = {
-    for p in local.policy_profiles : p => <<-EOT
-      [profile ${p}]
-      credential_process = ${var.cli_command} credentials --url ${aws_api_gateway_stage.this.invoke_url} --profile ${p}
-    EOT
-  }
 }
 
 output "revoker_invoke_scp" {

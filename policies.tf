@@ -34,7 +34,10 @@ resource "aws_ssm_parameter" "policy" {
   key_id      = local.kms_key_arn
   value       = local.policy_value
   # Standard parameters hold 4 KB, advanced ones 8 KB (and cost money).
-  tier = length(local.policy_value) > 4096 ? "Advanced" : "Standard"
+  # Intelligent-Tiering lets SSM choose, and only ever upgrades: a bundle
+  # that shrinks below 4 KB again never forces the Advanced -> Standard
+  # replacement (a delete, then a create: a window without a parameter).
+  tier = "Intelligent-Tiering"
   tags = local.tags
 
   lifecycle {

@@ -4,8 +4,8 @@ variable "name" {
   default     = "sentinel-tvm"
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{1,47}$", var.name))
-    error_message = "name must be 2 to 48 characters: a letter, then letters, digits or hyphens (it prefixes IAM role and Lambda function names)."
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{2,47}$", var.name))
+    error_message = "name must be 3 to 48 characters (DynamoDB table names have at least 3): a letter, then letters, digits or hyphens (it prefixes IAM role and Lambda function names)."
   }
 }
 
@@ -86,6 +86,12 @@ variable "policy_parameter_name" {
   }
 }
 
+variable "vended_role_grants_by_path" {
+  description = "Grant the vending function sts:AssumeRole on the IAM paths of the policy's roles (arn:...:role/PATH/*, for roles under a path other than \"/\") instead of on each role: the grant then stays within IAM's 10,240-character limit on a role's inline policies (about 100 role ARNs) however many roles share a path. Every role under such a path must then be one the TVM may vend."
+  type        = bool
+  default     = false
+}
+
 variable "cli_command" {
   description = "How users run the client in the generated ~/.aws/config snippets."
   type        = string
@@ -135,6 +141,8 @@ variable "lambda" {
     timeout              = optional(number, 10)
     reserved_concurrency = optional(number, -1)
     tracing              = optional(bool, false)
+    # A Lambda code-signing configuration (ARN) both functions enforce.
+    code_signing_config_arn = optional(string)
   })
   default = {}
 
@@ -151,22 +159,26 @@ variable "lambda" {
     error_message = "lambda.timeout must be from 3 to 29 seconds (API Gateway gives up after 29 s)."
   }
   validation {
+    condition     = var.lambda.code_signing_config_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:code-signing-config:csc-[a-z0-9]{17}$", var.lambda.code_signing_config_arn))
+    error_message = "lambda.code_signing_config_arn must be a Lambda code-signing configuration ARN (arn:aws:lambda:REGION:ACCOUNT:code-signing-config:csc-...)."
+  }
+  validation {
     condition     = var.lambda.reserved_concurrency == -1 || var.lambda.reserved_concurrency >= 1
     error_message = "lambda.reserved_concurrency must be -1 (no reservation) or at least 1."
   }
 }
 
 variable "service" {
-  description = "The service's settings (the function's environment). Durations are a whole number and one unit: 90s, 15m, 24h."
+  description = "The service's settings (the function's environment). Durations are whole seconds: rate_window_seconds = 60."
   type = object({
-    rate_limit       = optional(number, 30)
-    rate_window      = optional(string, "1m")
-    rate_per_profile = optional(bool, false)
-    retention        = optional(string, "2160h")
-    approval_ttl     = optional(string, "24h")
-    approval_window  = optional(string, "1h")
-    policy_cache_ttl = optional(string, "1m")
-    version          = optional(string)
+    rate_limit               = optional(number, 30)
+    rate_window_seconds      = optional(number, 60)
+    rate_per_profile         = optional(bool, false)
+    retention_seconds        = optional(number, 7776000) # 90 days
+    approval_ttl_seconds     = optional(number, 86400)
+    approval_window_seconds  = optional(number, 3600)
+    policy_cache_ttl_seconds = optional(number, 60)
+    version                  = optional(string)
   })
   default = {}
 
@@ -175,31 +187,45 @@ variable "service" {
     error_message = "service.rate_limit must be a whole number of requests per window from 1 to 100000."
   }
   validation {
-    condition     = try(alltrue([for m in [regex("^([1-9][0-9]*)([smh])$", var.service.rate_window)] : tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] >= 1 && tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] <= 86400]), false)
-    error_message = "service.rate_window must be a duration from 1s to 24h, such as \"1m\"."
+    condition = alltrue([for k, r in {
+      rate_window_seconds      = [1, 86400]
+      retention_seconds        = [3600, 315360000]
+      approval_ttl_seconds     = [60, 604800]
+      approval_window_seconds  = [60, 86400]
+      policy_cache_ttl_seconds = [1, 900]
+    } : floor(var.service[k]) == var.service[k] && var.service[k] >= r[0] && var.service[k] <= r[1]])
+    error_message = "Service durations are whole seconds: rate_window_seconds from 1 to 86400, retention_seconds from 3600 to 315360000 (10 years), approval_ttl_seconds from 60 to 604800 (7 days), approval_window_seconds from 60 to 86400, policy_cache_ttl_seconds from 1 to 900."
+  }
+}
+
+variable "ssm_high_throughput" {
+  description = "Turn on Parameter Store's higher throughput for the account and region (an account-wide setting that AWS bills per API interaction; the module sets it and resets it on destroy). Cold-start bursts read the policy parameter once per new instance; without it Parameter Store throttles GetParameter at about 40 requests per second, which the function retries with jittered backoff within its deadline (docs/benchmarks.md)."
+  type        = bool
+  default     = false
+}
+
+variable "vpc" {
+  description = "Run both functions in these VPC subnets with these security groups. They then need VPC endpoints (or NAT) for STS, DynamoDB, SSM, KMS, CloudWatch Logs, Lambda and SNS; the revoker reaches IAM, which has no VPC endpoint, only through a NAT gateway (see the README)."
+  type = object({
+    subnet_ids         = list(string)
+    security_group_ids = list(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.vpc == null || (length(try(var.vpc.subnet_ids, [])) > 0 && length(try(var.vpc.security_group_ids, [])) > 0)
+    error_message = "vpc needs at least one subnet ID and one security group ID."
   }
   validation {
-    condition     = try(alltrue([for m in [regex("^([1-9][0-9]*)([smh])$", var.service.retention)] : tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] >= 3600 && tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] <= 315360000]), false)
-    error_message = "service.retention must be a duration from 1h to 87600h (10 years), such as \"2160h\" (90 days)."
-  }
-  validation {
-    condition     = try(alltrue([for m in [regex("^([1-9][0-9]*)([smh])$", var.service.approval_ttl)] : tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] >= 60 && tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] <= 604800]), false)
-    error_message = "service.approval_ttl must be a duration from 1m to 168h (7 days), such as \"24h\"."
-  }
-  validation {
-    condition     = try(alltrue([for m in [regex("^([1-9][0-9]*)([smh])$", var.service.approval_window)] : tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] >= 60 && tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] <= 86400]), false)
-    error_message = "service.approval_window must be a duration from 1m to 24h, such as \"1h\"."
-  }
-  validation {
-    condition     = try(alltrue([for m in [regex("^([1-9][0-9]*)([smh])$", var.service.policy_cache_ttl)] : tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] >= 1 && tonumber(m[0]) * { s = 1, m = 60, h = 3600 }[m[1]] <= 900]), false)
-    error_message = "service.policy_cache_ttl must be a duration from 1s to 15m, such as \"60s\"."
+    condition     = var.vpc == null || alltrue(concat([for s in try(var.vpc.subnet_ids, []) : can(regex("^subnet-[0-9a-f]{8,17}$", s))], [for g in try(var.vpc.security_group_ids, []) : can(regex("^sg-[0-9a-f]{8,17}$", g))]))
+    error_message = "vpc.subnet_ids must hold subnet IDs (subnet-...) and vpc.security_group_ids security group IDs (sg-...)."
   }
 }
 
 # --- API Gateway ---------------------------------------------------------------
 
 variable "api" {
-  description = "The REST API's stage: name, throttling (steady requests per second and burst), execution logging level, X-Ray tracing, and an optional WAFv2 web ACL (regional) to associate."
+  description = "The REST API: its stage's name, throttling (steady requests per second and burst), execution logging level, X-Ray tracing, an optional WAFv2 web ACL (regional) to associate, and the endpoint type (REGIONAL, or PRIVATE reachable only through vpc_endpoint_ids, enforced with aws:SourceVpce in the resource policy)."
   type = object({
     stage_name              = optional(string, "api")
     throttling_rate_limit   = optional(number, 50)
@@ -207,6 +233,8 @@ variable "api" {
     execution_logging_level = optional(string, "ERROR")
     xray_tracing            = optional(bool, false)
     waf_web_acl_arn         = optional(string)
+    endpoint_type           = optional(string, "REGIONAL")
+    vpc_endpoint_ids        = optional(list(string), [])
   })
   default = {}
 
@@ -219,6 +247,14 @@ variable "api" {
     error_message = "api.throttling_rate_limit must be from 0 (exclusive) to 10000 requests per second and api.throttling_burst_limit from 1 to 5000."
   }
   validation {
+    condition     = contains(["REGIONAL", "PRIVATE"], var.api.endpoint_type) && (var.api.endpoint_type == "PRIVATE") == (length(var.api.vpc_endpoint_ids) > 0)
+    error_message = "api.endpoint_type must be REGIONAL, or PRIVATE with api.vpc_endpoint_ids (the execute-api VPC endpoints that may reach it, and only those); vpc_endpoint_ids need PRIVATE."
+  }
+  validation {
+    condition     = alltrue([for id in var.api.vpc_endpoint_ids : can(regex("^vpce-[0-9a-f]{8,17}$", id))])
+    error_message = "api.vpc_endpoint_ids must hold VPC endpoint IDs (vpce-...)."
+  }
+  validation {
     condition     = contains(["OFF", "ERROR", "INFO"], var.api.execution_logging_level)
     error_message = "api.execution_logging_level must be OFF, ERROR or INFO."
   }
@@ -228,10 +264,20 @@ variable "api" {
   }
 }
 
-variable "create_api_gateway_account" {
-  description = "Set the account's API Gateway CloudWatch Logs role (an account-wide, per-region setting that access and execution logging need). Leave false when the account already has one."
-  type        = bool
-  default     = false
+variable "api_gateway_account" {
+  description = <<-EOT
+    The account's API Gateway CloudWatch Logs role, an account-wide setting per region that access and execution logging need:
+    "existing" (the account has one, e.g. from a landing zone: logging on; apply fails where there is none),
+    "create" (this module sets it: it replaces the role of every API of the account in the region, and destroy removes it),
+    "none" (no role and none to set: logging off, and every plan warns).
+  EOT
+  type        = string
+  default     = "existing"
+
+  validation {
+    condition     = contains(["existing", "create", "none"], var.api_gateway_account)
+    error_message = "api_gateway_account must be \"existing\", \"create\" or \"none\"."
+  }
 }
 
 # --- Storage, keys, logs -------------------------------------------------------
@@ -277,14 +323,25 @@ variable "kms_key_deletion_window_days" {
   }
 }
 
-variable "kms_key_user_arns" {
-  description = "Extra IAM roles or users (ARNs) allowed to use the created key through SSM and DynamoDB, e.g. a CI role that applies this module besides the current caller."
+variable "key_administrators" {
+  description = "IAM principals (ARNs) that administer the created KMS key (no use, no grants). Empty: the account, so IAM policies in it decide. Whoever applies this module must be one of them or be allowed kms:PutKeyPolicy by IAM."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for a in var.kms_key_user_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
-    error_message = "kms_key_user_arns must hold IAM role or user ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
+    condition     = alltrue([for a in var.key_administrators : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|role/.+|user/.+)$", a))])
+    error_message = "key_administrators must hold IAM role, user or account root ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}
+
+variable "key_users" {
+  description = "IAM principals (ARNs) that may use the created KMS key directly (Encrypt, Decrypt, GenerateDataKey), e.g. to read encrypted logs outside CloudWatch. Every principal of the account may already use it through SSM, DynamoDB and Lambda, where those services' own permissions decide."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.key_users : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$", a))])
+    error_message = "key_users must hold IAM role or user ARNs (arn:aws:iam::ACCOUNT:role/NAME)."
   }
 }
 
@@ -335,8 +392,8 @@ variable "alarms" {
     throttle_threshold  = optional(number, 10)
     denial_threshold    = optional(number, 20)
     error_threshold     = optional(number, 1)
-    sns_topic_arn       = optional(string)
-    create_sns_topic    = optional(bool, false)
+    create_topic        = optional(bool, false)
+    topic_arn           = optional(string)
     email_subscriptions = optional(list(string), [])
   })
   default = {}
@@ -346,12 +403,12 @@ variable "alarms" {
     error_message = "alarms.period_seconds must be 60, 300, 900 or 3600."
   }
   validation {
-    condition     = var.alarms.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarms.sns_topic_arn))
-    error_message = "alarms.sns_topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
+    condition     = var.alarms.topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarms.topic_arn))
+    error_message = "alarms.topic_arn must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)."
   }
   validation {
-    condition     = !(var.alarms.create_sns_topic && var.alarms.sns_topic_arn != null)
-    error_message = "Set alarms.sns_topic_arn or alarms.create_sns_topic, not both."
+    condition     = !(var.alarms.create_topic && var.alarms.topic_arn != null)
+    error_message = "Set alarms.topic_arn or alarms.create_topic, not both."
   }
   validation {
     condition     = alltrue([for e in var.alarms.email_subscriptions : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])

@@ -6,11 +6,20 @@ profile "analytics-readonly" {
 
   session_policy = {
     Version = "2012-10-17"
-    Statement = [{
-      Effect   = "Allow"
-      Action   = ["s3:GetObject", "s3:ListBucket"]
-      Resource = ["arn:aws:s3:::tenant-data/${principal.account_id}/*"]
-    }]
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["arn:aws:s3:::tenant-data/${principal.account_id}/*"]
+      },
+      {
+        # ListBucket applies to the bucket, narrowed to the prefix.
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = ["arn:aws:s3:::tenant-data"]
+        Condition = { StringLike = { "s3:prefix" = ["${principal.account_id}/*"] } }
+      },
+    ]
   }
 
   session_tags = {

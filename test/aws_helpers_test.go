@@ -42,6 +42,16 @@ func region() string {
 	return "eu-west-1"
 }
 
+// apiGatewayAccount is the examples' api_gateway_account for the suites:
+// SENTINEL_TVM_TEST_APIGW_ACCOUNT (existing, create or none), default
+// existing.
+func apiGatewayAccount() string {
+	if v := os.Getenv("SENTINEL_TVM_TEST_APIGW_ACCOUNT"); v != "" {
+		return v
+	}
+	return "existing"
+}
+
 // deployOptions copies the repository (the examples call source = "../../"
 // and the module builds lambda/ at plan time) and returns options for the
 // example with a unique name prefix.
@@ -49,11 +59,11 @@ func deployOptions(t *testing.T, example string, vars map[string]any) *terraform
 	t.Helper()
 	dir := test_structure.CopyTerraformFolderToTemp(t, "..", "examples/"+example)
 	all := map[string]any{
-		"region":      region(),
-		"name_prefix": "stvm-" + strings.ToLower(random.UniqueId()),
+		"region": region(),
+		"name":   "stvm-" + strings.ToLower(random.UniqueId()),
 		// The account-wide API Gateway logging role is set by whoever owns
-		// the account; the suites do not change it.
-		"create_api_gateway_account": os.Getenv("SENTINEL_TVM_TEST_SET_APIGW_ACCOUNT") == "true",
+		// the account; the suites do not change it unless told to.
+		"api_gateway_account": apiGatewayAccount(),
 	}
 	for k, v := range vars {
 		all[k] = v

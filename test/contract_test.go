@@ -487,7 +487,7 @@ func TestGrantsMatchTheCode(t *testing.T) {
 	resources := map[string]string{
 		"Table":             `[aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]`,
 		"PolicyParameter":   `[aws_ssm_parameter.policy.arn]`,
-		"AssumeVendedRoles": `local.policy_role_arns`,
+		"AssumeVendedRoles": `local.vended_role_grants`,
 		"InvokeRevoker":     `[aws_lambda_function.revoker.arn]`,
 		"Notify":            `[local.notify_topic_arn]`,
 		"RevocationPolicy":  `local.revoker_writes`,
@@ -616,8 +616,8 @@ func TestRoutesDeclaredWithIAMAuth(t *testing.T) {
 	}
 
 	m := parseModule(t, root)
-	if txt := m.text(m.locals["api_body"].Expr); !strings.Contains(txt, `templatefile("${path.module}/api/openapi.yaml"`) || !strings.Contains(txt, "aws_lambda_function.api.invoke_arn") {
-		t.Errorf("api.tf: api_body = %s, want templatefile of api/openapi.yaml with the API function's invoke ARN", txt)
+	if txt := m.text(m.locals["api_body"].Expr); !strings.Contains(txt, `templatefile("${path.module}/api/openapi.gateway.yaml"`) || !strings.Contains(txt, "aws_lambda_function.api.invoke_arn") {
+		t.Errorf("api.tf: api_body = %s, want templatefile of api/openapi.gateway.yaml (derived from api/openapi.yaml: TestGatewayBodyUpToDate) with the API function's invoke ARN", txt)
 	}
 	dep := m.block(t, "resource.aws_api_gateway_deployment.this")
 	if !strings.Contains(m.text(dep.Body.Attributes["triggers"].Expr), "local.api_body") {

@@ -10,31 +10,30 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
-resource "random_string" "suffix" {
-  length  = 6
-  special = false
-  upper   = false
-}
-
 locals {
-  name       = "${var.name_prefix}-${random_string.suffix.result}"
+  name       = var.name
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  approvers  = coalesce(var.approver_principals, ["arn:${local.partition}:iam::${local.account_id}:role/*security*"])
+  # Built from known values, not the role modules' outputs (known only
+  # after apply): the policy is then compiled and tested at plan time.
+  readonly_role_name = "${local.name}-readonly"
+  admin_role_name    = "${local.name}-admin"
+  role_arn_prefix    = "arn:${local.partition}:iam::${local.account_id}:role/"
+  approvers          = coalesce(var.approver_principals, ["arn:${local.partition}:iam::${local.account_id}:role/*security*"])
 }
 
 module "sentinel_tvm" {
   source = "../../"
 
-  name                       = local.name
-  allowed_account_ids        = [local.account_id]
-  allowed_org_ids            = var.allowed_org_ids
-  create_api_gateway_account = var.create_api_gateway_account
+  name                = local.name
+  allowed_account_ids = [local.account_id]
+  allowed_org_ids     = var.allowed_org_ids
+  api_gateway_account = var.api_gateway_account
 
   policy_files = {
     "policy.hcl" = templatefile("${path.module}/policies/policy.hcl.tftpl", {
-      readonly_role_arn = module.readonly_role.arn
-      admin_role_arn    = module.admin_role.arn
+      readonly_role_arn = "${local.role_arn_prefix}${local.readonly_role_name}"
+      admin_role_arn    = "${local.role_arn_prefix}${local.admin_role_name}"
       account_id        = local.account_id
       partition         = local.partition
       approvers         = jsonencode(local.approvers)
@@ -46,9 +45,9 @@ module "sentinel_tvm" {
   }
 
   service = {
-    rate_limit   = 20
-    rate_window  = "1m"
-    approval_ttl = "4h"
+    rate_limit           = 20
+    rate_window_seconds  = 60
+    approval_ttl_seconds = 14400
   }
   api = {
     throttling_rate_limit  = 20
@@ -62,7 +61,7 @@ module "sentinel_tvm" {
     email_subscriptions = var.notification_emails
   }
   alarms = {
-    create_sns_topic    = true
+    create_topic        = true
     email_subscriptions = var.alarm_emails
     denial_threshold    = 10
   }
@@ -78,7 +77,7 @@ module "sentinel_tvm" {
 module "readonly_role" {
   source = "../../modules/protected-role"
 
-  name                   = "${local.name}-readonly"
+  name                   = local.readonly_role_name
   path                   = "/sentinel/"
   tvm_execution_role_arn = module.sentinel_tvm.execution_role_arn
   policy_arns            = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
@@ -87,7 +86,7 @@ module "readonly_role" {
 module "admin_role" {
   source = "../../modules/protected-role"
 
-  name                   = "${local.name}-admin"
+  name                   = local.admin_role_name
   path                   = "/sentinel/"
   tvm_execution_role_arn = module.sentinel_tvm.execution_role_arn
   max_session_duration   = 3600

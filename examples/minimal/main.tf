@@ -9,28 +9,25 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
-resource "random_string" "suffix" {
-  length  = 6
-  special = false
-  upper   = false
-}
-
 locals {
-  name       = "${var.name_prefix}-${random_string.suffix.result}"
+  name       = var.name
   account_id = data.aws_caller_identity.current.account_id
+  # Built from known values, not module.readonly_role.arn (known only after
+  # apply): the policy is then compiled and tested at plan time.
+  readonly_role_name = "${local.name}-readonly"
+  readonly_role_arn  = "arn:${data.aws_partition.current.partition}:iam::${local.account_id}:role/${local.readonly_role_name}"
 }
 
 module "sentinel_tvm" {
   source = "../../"
 
-  name                       = local.name
-  allowed_account_ids        = [local.account_id]
-  create_api_gateway_account = var.create_api_gateway_account
+  name                = local.name
+  allowed_account_ids = [local.account_id]
+  api_gateway_account = var.api_gateway_account
 
-  # Rendered here because the role's ARN is known only to Terraform.
   policy_files = {
     "policy.hcl" = templatefile("${path.module}/policies/policy.hcl.tftpl", {
-      readonly_role_arn = module.readonly_role.arn
+      readonly_role_arn = local.readonly_role_arn
       account_id        = local.account_id
       partition         = data.aws_partition.current.partition
     })
@@ -46,7 +43,7 @@ module "sentinel_tvm" {
 module "readonly_role" {
   source = "../../modules/protected-role"
 
-  name                   = "${local.name}-readonly"
+  name                   = local.readonly_role_name
   tvm_execution_role_arn = module.sentinel_tvm.execution_role_arn
   # Vended sessions may only read their own identity and list buckets.
   inline_policy = jsonencode({

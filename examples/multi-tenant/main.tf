@@ -11,21 +11,28 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
-resource "random_string" "suffix" {
-  length  = 6
-  special = false
-  upper   = false
-}
-
 locals {
-  name       = "${var.name_prefix}-${random_string.suffix.result}"
+  name       = var.name
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   tenants    = distinct(concat([local.account_id], var.tenant_account_ids))
+  # Built from known values, not resource or module outputs (known only
+  # after apply): the policy is then compiled and tested at plan time.
+  # Bucket names are global: the account ID keeps this one unique.
+  bucket           = "${local.name}-${local.account_id}-tenant-data"
+  tenant_role_name = "${local.name}-tenant"
+  tenant_role_arn  = "arn:${local.partition}:iam::${local.account_id}:role/${local.tenant_role_name}"
 }
 
+# The example's demonstration bucket, destroyed with the example:
 resource "aws_s3_bucket" "tenant_data" {
-  bucket        = "${local.name}-tenant-data"
+  #checkov:skip=CKV2_AWS_62:an example bucket; nothing consumes its events
+  #checkov:skip=CKV2_AWS_61:an example bucket, destroyed with the example; no lifecycle to manage
+  #checkov:skip=CKV_AWS_18:an example bucket; access logging would need a second bucket that outlives it
+  #checkov:skip=CKV_AWS_21:an example bucket, force_destroy; versions would only slow its destruction
+  #checkov:skip=CKV_AWS_145:an example bucket; S3's default encryption (SSE-S3) applies
+  #checkov:skip=CKV_AWS_144:an example bucket; replication is a production choice outside the TVM
+  bucket        = local.bucket
   force_destroy = true # an example
 }
 
@@ -40,14 +47,14 @@ resource "aws_s3_bucket_public_access_block" "tenant_data" {
 module "sentinel_tvm" {
   source = "../../"
 
-  name                       = local.name
-  allowed_account_ids        = local.tenants
-  create_api_gateway_account = var.create_api_gateway_account
+  name                = local.name
+  allowed_account_ids = local.tenants
+  api_gateway_account = var.api_gateway_account
 
   policy_files = {
     "policy.hcl" = templatefile("${path.module}/policies/policy.hcl.tftpl", {
-      tenant_role_arn = module.tenant_role.arn
-      bucket          = aws_s3_bucket.tenant_data.bucket
+      tenant_role_arn = local.tenant_role_arn
+      bucket          = local.bucket
       partition       = local.partition
       tenants         = jsonencode(local.tenants)
     })
@@ -65,7 +72,7 @@ module "sentinel_tvm" {
 module "tenant_role" {
   source = "../../modules/protected-role"
 
-  name                   = "${local.name}-tenant"
+  name                   = local.tenant_role_name
   tvm_execution_role_arn = module.sentinel_tvm.execution_role_arn
   # The role may touch the whole bucket; each session only its prefix.
   inline_policy = jsonencode({

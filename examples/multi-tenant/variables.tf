@@ -4,8 +4,8 @@ variable "region" {
   default     = "eu-west-1"
 }
 
-variable "name_prefix" {
-  description = "Prefix of every name; a random suffix follows."
+variable "name" {
+  description = "Name of the deployment; every resource's name starts with it. Known at plan time, so the roles' ARNs and with them the policy are too."
   type        = string
   default     = "stvm-mt"
 }
@@ -16,8 +16,8 @@ variable "tenant_account_ids" {
   default     = []
 }
 
-variable "create_api_gateway_account" {
-  description = "Set the account's API Gateway CloudWatch Logs role (needed once per account and region; false if it is set already)."
-  type        = bool
-  default     = true
+variable "api_gateway_account" {
+  description = "The account's API Gateway CloudWatch Logs role: \"existing\" (the account has one), \"create\" (set it: takes over the account-wide setting for every API in the region) or \"none\" (logging off, with a warning). See docs/deploying.md."
+  type        = string
+  default     = "existing"
 }

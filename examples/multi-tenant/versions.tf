@@ -6,9 +6,9 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 6.0"
     }
-    random = {
-      source  = "hashicorp/random"
-      version = ">= 3.6"
+    sentinel = {
+      source  = "sentinel-tvm/sentinel"
+      version = ">= 0.1"
     }
   }
 }

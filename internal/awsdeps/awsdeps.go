@@ -28,7 +28,7 @@ import (
 func New(awsCfg aws.Config, cfg vend.Config, log *slog.Logger, metrics io.Writer) vend.Deps {
 	d := vend.Deps{
 		Policy: &SSMPolicySource{
-			Client:    ssm.NewFromConfig(awsCfg),
+			Client:    ssm.NewFromConfig(awsCfg, func(o *ssm.Options) { o.Retryer = SSMRetryer() }),
 			Parameter: cfg.PolicyParameter,
 			SHA256:    cfg.PolicySHA256,
 			TTL:       cfg.PolicyCacheTTL,

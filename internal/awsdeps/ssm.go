@@ -7,11 +7,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/policy"
@@ -25,7 +28,10 @@ type SSMAPI interface {
 
 // SSMPolicySource reads the bundle from an SSM SecureString, checks it
 // against the sha256 the deployment pinned, and caches the loaded policy for
-// TTL. After TTL it must read the parameter again: a failure then is a
+// TTL. Parameter may name one version ("name:version"): the module pins the
+// version whose bundle SHA256 describes, so an instance still configured
+// for the previous bundle keeps reading the previous version while a policy
+// change is applied (docs/deploying.md). After TTL it must read the parameter again: a failure then is a
 // failure (no stale policy beyond TTL). The value is the bundle JSON, or the
 // bundle gzipped and base64-encoded (Terraform's base64gzip) when it would
 // not fit SSM's size limit as it is.
@@ -39,6 +45,42 @@ type SSMPolicySource struct {
 	mu      sync.Mutex
 	cached  *policy.Policy
 	expires time.Time
+}
+
+// SSM throttles GetParameter per account and region (about 40 requests per
+// second by default): a burst of cold starts, each reading the parameter
+// once, meets it. The retryer retries throttles (and the SDK's other
+// retryable errors) with full-jitter exponential backoff from
+// ssmRetryBaseDelay to ssmRetryMaxBackoff, without the SDK's client-side
+// retry quota (which would give up during exactly such a burst), for up to
+// ssmRetryMaxAttempts attempts: the request's deadline (the function's
+// timeout) is the real bound, and a read that meets it fails closed
+// (policy_unavailable).
+const (
+	ssmRetryMaxAttempts = 20
+	ssmRetryBaseDelay   = 50 * time.Millisecond
+	ssmRetryMaxBackoff  = time.Second
+)
+
+// SSMRetryer is the SSM client's retryer (see above).
+func SSMRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = ssmRetryMaxAttempts
+		o.MaxBackoff = ssmRetryMaxBackoff
+		o.Backoff = fullJitter{base: ssmRetryBaseDelay, max: ssmRetryMaxBackoff}
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+// fullJitter waits a uniformly random time in [0, min(max, base*2^attempt)).
+type fullJitter struct{ base, max time.Duration }
+
+func (j fullJitter) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	ceiling := j.max
+	if attempt < 30 && j.base<<attempt < ceiling {
+		ceiling = j.base << attempt
+	}
+	return rand.N(ceiling), nil
 }
 
 // Policy returns the cached policy, or reads it again after the TTL.

@@ -307,11 +307,11 @@ func (c *compiler) decodeSettings(b *hcl.Block) {
 	maxDur, hasMax := c.duration(a["max_duration"], MaxSessionDuration)
 	if hasMax {
 		s.MaxDuration = seconds(maxDur)
-		c.warnShort(a["max_duration"], maxDur)
+		c.checkSTSMinimum(a["max_duration"], maxDur)
 	}
 	if def, ok := c.duration(a["default_duration"], MaxSessionDuration); ok {
 		s.DefaultDuration = seconds(def)
-		c.warnShort(a["default_duration"], def)
+		c.checkSTSMinimum(a["default_duration"], def)
 		if def > time.Duration(s.MaxDuration)*time.Second {
 			c.add(errorAt(a["default_duration"].Expr.Range(), "Default above maximum",
 				"default_duration (%s) exceeds max_duration (%s).", fmtDuration(def), fmtDuration(time.Duration(s.MaxDuration)*time.Second)))
@@ -337,11 +337,18 @@ func (c *compiler) decodeSettings(b *hcl.Block) {
 	c.bundle.Settings = s
 }
 
-// warnShort warns about durations STS cannot issue.
-func (c *compiler) warnShort(attr *hcl.Attribute, d time.Duration) {
+// checkSTSMinimum refuses durations STS cannot issue: a max_duration below
+// the minimum means the block can never vend, and a default_duration below
+// it would be advertised (GET /v1/profiles, policy explain) and then
+// refused. Both are errors (docs/policy-language.md, "Durations").
+func (c *compiler) checkSTSMinimum(attr *hcl.Attribute, d time.Duration) {
 	if d < MinSTSDuration {
-		c.add(warningAt(attr.Expr.Range(), "Duration below the STS minimum",
-			"%q is %s, but STS issues sessions of %s at least; the service refuses to vend shorter sessions.", attr.Name, fmtDuration(d), fmtDuration(MinSTSDuration)))
+		what := "a session under this block could never be vended"
+		if attr.Name == "default_duration" {
+			what = "the default would be advertised and then refused"
+		}
+		c.add(errorAt(attr.Expr.Range(), "Duration below the STS minimum",
+			"%q is %s, but STS issues sessions of %s at least: %s. Use %s or more.", attr.Name, fmtDuration(d), fmtDuration(MinSTSDuration), what, fmtDuration(MinSTSDuration)))
 	}
 }
 
@@ -387,11 +394,11 @@ func (c *compiler) decodeProfile(b *hcl.Block) {
 	maxDur, hasMax := c.duration(a["max_duration"], MaxSessionDuration)
 	if hasMax {
 		p.MaxDuration = seconds(maxDur)
-		c.warnShort(a["max_duration"], maxDur)
+		c.checkSTSMinimum(a["max_duration"], maxDur)
 	}
 	if def, ok := c.duration(a["default_duration"], MaxSessionDuration); ok {
 		p.DefaultDuration = seconds(def)
-		c.warnShort(a["default_duration"], def)
+		c.checkSTSMinimum(a["default_duration"], def)
 		if hasMax && def > maxDur {
 			c.add(errorAt(a["default_duration"].Expr.Range(), "Default above maximum",
 				"default_duration (%s) exceeds the profile's max_duration (%s).", fmtDuration(def), fmtDuration(maxDur)))
@@ -582,7 +589,7 @@ func (c *compiler) decodeRule(b *hcl.Block) {
 	}
 	if d, ok := c.duration(a["max_duration"], MaxSessionDuration); ok {
 		r.MaxDuration = seconds(d)
-		c.warnShort(a["max_duration"], d)
+		c.checkSTSMinimum(a["max_duration"], d)
 		if r.Effect == string(Deny) {
 			c.add(warningAt(a["max_duration"].Expr.Range(), "Ignored max_duration", "max_duration caps sessions a rule allows; a deny rule allows none."))
 		}
@@ -734,7 +741,7 @@ func (c *compiler) decodeBreakGlass(b *hcl.Block) {
 	bg.Principals, _ = c.arnGlobs(a["principals"], false)
 	if d, ok := c.duration(a["max_duration"], MaxSessionDuration); ok {
 		bg.MaxDuration = seconds(d)
-		c.warnShort(a["max_duration"], d)
+		c.checkSTSMinimum(a["max_duration"], d)
 	}
 	if codes, ok := c.strList(a["reason_codes"], false); ok {
 		seen := map[string]bool{}

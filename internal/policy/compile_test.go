@@ -134,7 +134,7 @@ func TestCompileSettingsDefaults(t *testing.T) {
 		{
 			"max below the default default", "settings {\n  max_duration = \"10m\"\n}\n",
 			BundleSettings{DefaultDuration: 600, MaxDuration: 600, Operators: []string{}, TrustedSessionRoles: []string{}},
-			[]string{"settings.hcl:2:18: warning: Duration below the STS minimum: \"max_duration\" is 10m, but STS issues sessions of 15m at least; the service refuses to vend shorter sessions."},
+			[]string{"settings.hcl:2:18: Duration below the STS minimum: \"max_duration\" is 10m, but STS issues sessions of 15m at least: a session under this block could never be vended. Use 15m or more."},
 		},
 		{"default only", "settings {\n  default_duration = \"1h\"\n}\n", BundleSettings{DefaultDuration: 3600, MaxDuration: 3600, Operators: []string{}, TrustedSessionRoles: []string{}}, nil},
 	} {

@@ -302,7 +302,7 @@ profile "plain" {
 
 profile "short-default" {
   role_arn         = "arn:aws:iam::111122223333:role/short"
-  default_duration = "10m"
+  default_duration = "16m"
 }
 
 profile "capped" {
@@ -349,7 +349,7 @@ rule "d-also-40m" {
 `)
 	evRun(t, p, []evCase{
 		{name: "settings default", profile: "plain", want: Allow, wantRule: "everyone", wantVia: ViaPolicy, wantDur: 20 * time.Minute},
-		{name: "profile default", profile: "short-default", want: Allow, wantRule: "everyone", wantVia: ViaPolicy, wantDur: 10 * time.Minute},
+		{name: "profile default", profile: "short-default", want: Allow, wantRule: "everyone", wantVia: ViaPolicy, wantDur: 16 * time.Minute},
 		{name: "requested", profile: "short-default", dur: 30 * time.Minute, want: Allow, wantRule: "everyone", wantVia: ViaPolicy, wantDur: 30 * time.Minute},
 		{name: "requested exactly the cap", profile: "plain", dur: 45 * time.Minute, want: Allow, wantRule: "everyone", wantVia: ViaPolicy, wantDur: 45 * time.Minute},
 		{name: "settings max caps", profile: "plain", dur: 2 * time.Hour, want: Allow, wantRule: "everyone", wantVia: ViaPolicy, wantDur: 45 * time.Minute, wantCapped: true},

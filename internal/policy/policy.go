@@ -109,11 +109,26 @@ func Load(bundle []byte) (*Policy, error) {
 }
 
 func (p *Policy) load(b *Bundle) error {
-	if d := b.Settings.MaxDuration; d <= 0 || d > int64(MaxSessionDuration/time.Second) {
+	// The compiler refuses durations below STS's minimum; a bundle made
+	// some other way is refused here, not at every request.
+	minSTS := int64(MinSTSDuration / time.Second)
+	if d := b.Settings.MaxDuration; d < minSTS || d > int64(MaxSessionDuration/time.Second) {
 		return fmt.Errorf("settings: max_duration_seconds %d out of range", d)
 	}
-	if d := b.Settings.DefaultDuration; d <= 0 || d > b.Settings.MaxDuration {
+	if d := b.Settings.DefaultDuration; d < minSTS || d > b.Settings.MaxDuration {
 		return fmt.Errorf("settings: default_duration_seconds %d out of range", d)
+	}
+	for _, bp := range b.Profiles {
+		for what, d := range map[string]int64{"default_duration_seconds": bp.DefaultDuration, "max_duration_seconds": bp.MaxDuration} {
+			if d != 0 && d < minSTS {
+				return fmt.Errorf("profile %q: %s %d is below the STS minimum of %d", bp.Name, what, d, minSTS)
+			}
+		}
+	}
+	for _, br := range b.Rules {
+		if br.MaxDuration != 0 && br.MaxDuration < minSTS {
+			return fmt.Errorf("rule %q: max_duration_seconds %d is below the STS minimum of %d", br.Name, br.MaxDuration, minSTS)
+		}
 	}
 	for _, bp := range b.Profiles {
 		if _, dup := p.profiles[bp.Name]; dup || bp.Name == "" {
@@ -166,7 +181,7 @@ func (p *Policy) load(b *Bundle) error {
 		return ordered[i].Name < ordered[j].Name
 	})
 	for _, bg := range b.BreakGlass {
-		if bg.MaxDuration <= 0 || bg.MaxDuration > int64(MaxSessionDuration/time.Second) {
+		if bg.MaxDuration < minSTS || bg.MaxDuration > int64(MaxSessionDuration/time.Second) {
 			return fmt.Errorf("break_glass %q: max_duration_seconds %d out of range", bg.Name, bg.MaxDuration)
 		}
 		p.breakGlass = append(p.breakGlass, &breakGlass{

@@ -1,5 +1,5 @@
-// Package tfdocs renders a Terraform module's inputs and outputs as the
-// Markdown tables terraform-docs writes (between <!-- BEGIN_TF_DOCS --> and
+// Package tfdocs renders a Terraform module's requirements, providers,
+// resources, inputs and outputs as the Markdown tables terraform-docs writes (between <!-- BEGIN_TF_DOCS --> and
 // <!-- END_TF_DOCS -->), from the .tf files alone. `go run ./tools/tfdocs
 // DIR...` rewrites each DIR's README.md; the contract tests fail when a
 // README is stale.
@@ -24,6 +24,8 @@ const (
 
 type input struct{ name, desc, typ, def string }
 type output struct{ name, desc string }
+type requirement struct{ name, version, source string }
+type resource struct{ kind, typ, name string } // kind: "resource" or "data source"
 
 // Render returns the generated section (markers included) for the module
 // in dir.
@@ -36,12 +38,26 @@ func Render(dir string) (string, error) {
 	p := hclparse.NewParser()
 	var ins []input
 	var outs []output
+	var reqs []requirement
+	var res []resource
 	for _, f := range files {
 		file, diags := p.ParseHCLFile(f)
 		if diags.HasErrors() {
 			return "", errors.New(diags.Error())
 		}
 		for _, b := range file.Body.(*hclsyntax.Body).Blocks {
+			switch {
+			case b.Type == "terraform":
+				reqs = append(reqs, requirements(b)...)
+				continue
+			case (b.Type == "resource" || b.Type == "data") && len(b.Labels) == 2:
+				kind := "resource"
+				if b.Type == "data" {
+					kind = "data source"
+				}
+				res = append(res, resource{kind, b.Labels[0], b.Labels[1]})
+				continue
+			}
 			if len(b.Labels) != 1 {
 				continue
 			}
@@ -77,7 +93,9 @@ func Render(dir string) (string, error) {
 	sort.Slice(outs, func(i, j int) bool { return outs[i].name < outs[j].name })
 
 	var sb strings.Builder
-	sb.WriteString(Begin + "\n## Inputs\n\n")
+	sb.WriteString(Begin + "\n")
+	writeTables(&sb, reqs, res)
+	sb.WriteString("## Inputs\n\n")
 	if len(ins) == 0 {
 		sb.WriteString("No inputs.\n")
 	} else {
@@ -128,4 +146,107 @@ func Splice(readme, section string) string {
 		return strings.TrimRight(readme, "\n") + "\n\n" + section + "\n"
 	}
 	return readme[:i] + section + readme[j+len(End):]
+}
+
+// requirements reads a terraform block's required_version and
+// required_providers.
+func requirements(b *hclsyntax.Block) []requirement {
+	var out []requirement
+	if a, ok := b.Body.Attributes["required_version"]; ok {
+		if v, d := a.Expr.Value(nil); !d.HasErrors() && v.Type().FriendlyName() == "string" {
+			out = append(out, requirement{name: "terraform", version: v.AsString()})
+		}
+	}
+	for _, rp := range b.Body.Blocks {
+		if rp.Type != "required_providers" {
+			continue
+		}
+		for name, a := range rp.Body.Attributes {
+			r := requirement{name: name}
+			if v, d := a.Expr.Value(nil); !d.HasErrors() && v.Type().IsObjectType() {
+				if v.Type().HasAttribute("version") {
+					r.version = v.GetAttr("version").AsString()
+				}
+				if v.Type().HasAttribute("source") {
+					r.source = v.GetAttr("source").AsString()
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// writeTables writes the Requirements, Providers and Resources tables.
+func writeTables(sb *strings.Builder, reqs []requirement, res []resource) {
+	sort.Slice(reqs, func(i, j int) bool {
+		if (reqs[i].name == "terraform") != (reqs[j].name == "terraform") {
+			return reqs[i].name == "terraform"
+		}
+		return reqs[i].name < reqs[j].name
+	})
+	sb.WriteString("## Requirements\n\n")
+	if len(reqs) == 0 {
+		sb.WriteString("No requirements.\n")
+	} else {
+		sb.WriteString("| Name | Version |\n|------|---------|\n")
+		for _, r := range reqs {
+			fmt.Fprintf(sb, "| <a name=\"requirement_%s\"></a> [%s](#requirement_%s) | %s |\n", r.name, r.name, r.name, cell(r.version))
+		}
+	}
+	// Providers: those whose resources or data sources the module uses.
+	used := map[string]bool{}
+	for _, r := range res {
+		used[strings.SplitN(r.typ, "_", 2)[0]] = true
+	}
+	sb.WriteString("\n## Providers\n\n")
+	var provs []requirement
+	for _, r := range reqs {
+		if r.name != "terraform" && used[r.name] {
+			provs = append(provs, r)
+		}
+	}
+	if len(provs) == 0 {
+		sb.WriteString("No providers.\n")
+	} else {
+		sb.WriteString("| Name | Version |\n|------|---------|\n")
+		for _, r := range provs {
+			fmt.Fprintf(sb, "| <a name=\"provider_%s\"></a> [%s](#provider_%s) | %s |\n", r.name, r.name, r.name, cell(r.version))
+		}
+	}
+	sort.Slice(res, func(i, j int) bool {
+		if res[i].typ != res[j].typ {
+			return res[i].typ < res[j].typ
+		}
+		if res[i].name != res[j].name {
+			return res[i].name < res[j].name
+		}
+		return res[i].kind < res[j].kind
+	})
+	sources := map[string]string{}
+	for _, r := range reqs {
+		sources[r.name] = r.source
+	}
+	sb.WriteString("\n## Resources\n\n")
+	if len(res) == 0 {
+		sb.WriteString("No resources.\n")
+	} else {
+		sb.WriteString("| Name | Type |\n|------|------|\n")
+		for _, r := range res {
+			prov, short, found := strings.Cut(r.typ, "_")
+			if !found {
+				short = r.typ // a provider's eponymous type, e.g. external
+			}
+			src := sources[prov]
+			if src == "" {
+				src = "hashicorp/" + prov
+			}
+			dir := "resources"
+			if r.kind == "data source" {
+				dir = "data-sources"
+			}
+			fmt.Fprintf(sb, "| [%s.%s](https://registry.terraform.io/providers/%s/latest/docs/%s/%s) | %s |\n", r.typ, r.name, src, dir, short, r.kind)
+		}
+	}
+	sb.WriteString("\n")
 }

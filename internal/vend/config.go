@@ -13,7 +13,7 @@ import (
 // its init, not its first request).
 type Config struct {
 	TableName       string        // SENTINEL_TABLE_NAME (required)
-	PolicyParameter string        // SENTINEL_POLICY_PARAMETER: SSM SecureString holding the bundle (required)
+	PolicyParameter string        // SENTINEL_POLICY_PARAMETER: SSM SecureString holding the bundle, optionally name:version (required)
 	PolicySHA256    string        // SENTINEL_POLICY_SHA256: the bundle's expected sha256, hex (required)
 	PolicyCacheTTL  time.Duration // SENTINEL_POLICY_CACHE_TTL (default 60s, 1s to 15m)
 
@@ -57,9 +57,11 @@ var (
 	tableNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 	// SSM allows names of up to 1011 characters; Go's regexp caps repeat
 	// counts at 1000, so the length is checked apart (maxParamName).
-	functionRE  = regexp.MustCompile(`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
-	topicARNRE  = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-	paramNameRE = regexp.MustCompile(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?(/?[A-Za-z0-9_.\-/]+)$`)
+	functionRE = regexp.MustCompile(`^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
+	topicARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+	// An optional :version pins one version of the parameter (the module
+	// pins the version its SENTINEL_POLICY_SHA256 describes).
+	paramNameRE = regexp.MustCompile(`^(arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter)?(/?[A-Za-z0-9_.\-/]+)(:[1-9][0-9]{0,9})?$`)
 )
 
 // maxParamName is SSM's limit on a parameter name (the part after an ARN).
@@ -95,7 +97,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	c := Config{
 		TableName:        str("SENTINEL_TABLE_NAME", true, tableNameRE, "a DynamoDB table name"),
-		PolicyParameter:  str("SENTINEL_POLICY_PARAMETER", true, paramNameRE, "an SSM parameter name"),
+		PolicyParameter:  str("SENTINEL_POLICY_PARAMETER", true, paramNameRE, "an SSM parameter name, optionally with :version"),
 		PolicySHA256:     str("SENTINEL_POLICY_SHA256", true, sha256RE, "a lowercase hex sha256"),
 		PolicyCacheTTL:   dur("SENTINEL_POLICY_CACHE_TTL", DefaultPolicyCacheTTL, time.Second, 15*time.Minute),
 		RateLimit:        DefaultRateLimit,

@@ -18,7 +18,7 @@ func env(m map[string]string) func(string) string {
 func minimalEnv() map[string]string {
 	return map[string]string{
 		"SENTINEL_TABLE_NAME":       "sentinel-tvm",
-		"SENTINEL_POLICY_PARAMETER": "/sentinel-tvm/policy",
+		"SENTINEL_POLICY_PARAMETER": "/sentinel-tvm/policy:12",
 		"SENTINEL_POLICY_SHA256":    goodSHA,
 	}
 }
@@ -29,7 +29,7 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := vend.Config{
-		TableName: "sentinel-tvm", PolicyParameter: "/sentinel-tvm/policy", PolicySHA256: goodSHA,
+		TableName: "sentinel-tvm", PolicyParameter: "/sentinel-tvm/policy:12", PolicySHA256: goodSHA,
 		PolicyCacheTTL: time.Minute, RateLimit: 30, OwnerRevokeLimit: 10, RateWindow: time.Minute, Retention: 90 * 24 * time.Hour,
 		ApprovalTTL: 24 * time.Hour, ApprovalWindow: time.Hour, Version: "dev",
 	}
@@ -76,8 +76,10 @@ func TestConfigFromEnvProblems(t *testing.T) {
 		{"SENTINEL_TABLE_NAME", "", "SENTINEL_TABLE_NAME is required (a DynamoDB table name)"},
 		{"SENTINEL_TABLE_NAME", "ab", `SENTINEL_TABLE_NAME="ab" is not a DynamoDB table name`},
 		{"SENTINEL_TABLE_NAME", "my table", `SENTINEL_TABLE_NAME="my table" is not a DynamoDB table name`},
-		{"SENTINEL_POLICY_PARAMETER", "", "SENTINEL_POLICY_PARAMETER is required (an SSM parameter name)"},
-		{"SENTINEL_POLICY_PARAMETER", "/bad name", `SENTINEL_POLICY_PARAMETER="/bad name" is not an SSM parameter name`},
+		{"SENTINEL_POLICY_PARAMETER", "", "SENTINEL_POLICY_PARAMETER is required (an SSM parameter name, optionally with :version)"},
+		{"SENTINEL_POLICY_PARAMETER", "/bad name", `SENTINEL_POLICY_PARAMETER="/bad name" is not an SSM parameter name, optionally with :version`},
+		{"SENTINEL_POLICY_PARAMETER", "/sentinel-tvm/policy:0", `SENTINEL_POLICY_PARAMETER="/sentinel-tvm/policy:0" is not an SSM parameter name, optionally with :version`},
+		{"SENTINEL_POLICY_PARAMETER", "/sentinel-tvm/policy:label", `SENTINEL_POLICY_PARAMETER="/sentinel-tvm/policy:label" is not an SSM parameter name, optionally with :version`},
 		{"SENTINEL_POLICY_PARAMETER", long, "SENTINEL_POLICY_PARAMETER is 1012 characters long; SSM parameter names have at most 1011"},
 		{"SENTINEL_POLICY_SHA256", "", "SENTINEL_POLICY_SHA256 is required (a lowercase hex sha256)"},
 		{"SENTINEL_POLICY_SHA256", strings.ToUpper(goodSHA), `SENTINEL_POLICY_SHA256="` + strings.ToUpper(goodSHA) + `" is not a lowercase hex sha256`},
@@ -133,7 +135,7 @@ func TestConfigFromEnvAllProblems(t *testing.T) {
 	}))
 	want := `configuration:
   SENTINEL_TABLE_NAME is required (a DynamoDB table name)
-  SENTINEL_POLICY_PARAMETER is required (an SSM parameter name)
+  SENTINEL_POLICY_PARAMETER is required (an SSM parameter name, optionally with :version)
   SENTINEL_POLICY_SHA256="nope" is not a lowercase hex sha256
   SENTINEL_POLICY_CACHE_TTL="forever" is not a duration from 1s to 15m0s (Go syntax, e.g. 90s, 15m, 24h)
   SENTINEL_RATE_WINDOW="1d" is not a duration from 1s to 24h0m0s (Go syntax, e.g. 90s, 15m, 24h)

@@ -186,8 +186,6 @@ func TestCredentialsDecisions(t *testing.T) {
 			message: "Nobody uses prod-denied", storeCalls: []string{"CountRequest"}},
 		{name: "break-glass profile without event", body: `{"profile":"prod-db"}`, status: 403, code: vend.CodePolicyDenied,
 			message: "no rule allows this request", storeCalls: []string{"ActiveBreakGlass", "CountRequest"}},
-		{name: "shorter than STS minimum", body: `{"profile":"too-short"}`, status: 403, code: vend.CodePolicyDenied,
-			message: "the session would last 10m0s, less than the 15m STS minimum", storeCalls: []string{"CountRequest"}},
 		{name: "require approval", body: `{"profile":"prod-admin","justification":"deploy hotfix"}`, status: 403, code: vend.CodeApprovalRequired,
 			message: approvalMsg, storeCalls: []string{"ActiveBreakGlass", "CountRequest", "CreateApproval"}},
 		{name: "unsafe value in session policy", body: `{"profile":"scoped"}`, caller: "arn:aws:sts::111122223333:assumed-role/engineer-d*v/alice",
@@ -661,8 +659,7 @@ func TestProfiles(t *testing.T) {
 		`{"name":"dev-readonly","description":"Read-only development data","role_arn":"arn:aws:iam::111122223333:role/sentinel/dev-readonly","access":"allow","rule":"engineers-dev","duration_seconds":900},` +
 		`{"name":"prod-admin","description":"Production administration: approval or break-glass","role_arn":"arn:aws:iam::444455556666:role/sentinel/prod-admin","access":"require_approval","rule":"prod-admin-approval"},` +
 		`{"name":"prod-db","description":"Production database: break-glass only","role_arn":"arn:aws:iam::444455556666:role/sentinel/prod-db","access":"break_glass","rule":"prod-emergency"},` +
-		`{"name":"scoped","role_arn":"arn:aws:iam::111122223333:role/sentinel/scoped","access":"allow","rule":"engineers-dev","duration_seconds":900},` +
-		`{"name":"too-short","role_arn":"arn:aws:iam::111122223333:role/sentinel/too-short","access":"allow","rule":"engineers-dev","duration_seconds":600}` +
+		`{"name":"scoped","role_arn":"arn:aws:iam::111122223333:role/sentinel/scoped","access":"allow","rule":"engineers-dev","duration_seconds":900}` +
 		`]}` + "\n"
 	if r.Body != want {
 		t.Errorf("body\n got %s\nwant %s", r.Body, want)

@@ -401,7 +401,6 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 	k.do(h, ok(creds(callerARN, `{"profile":"scoped","justification":"x"}`, format("container")), 200))
 	// Refusals the document cannot tell from the request.
 	k.do(h, bad(creds(callerARN, `{"profile":"prod-denied"}`, nil), 403, vend.CodePolicyDenied))
-	k.do(h, bad(creds(callerARN, `{"profile":"too-short"}`, nil), 403, vend.CodePolicyDenied))
 	k.do(h, bad(creds(eng2, `{"profile":"org-only"}`, nil), 403, vend.CodePolicyDenied))
 	// Requests the document rejects too.
 	for _, c := range []apiCall{

@@ -1,5 +1,5 @@
-// Command apidoc writes the HTTP API reference, docs/api.md, from
-// api/openapi.yaml (run from the repository root; make docs runs it):
+// Command apidoc writes the HTTP API reference, docs/api.md, and the body
+// API Gateway imports, api/openapi.gateway.yaml, from api/openapi.yaml (run from the repository root; make docs runs it):
 //
 //	go run ./tools/apidoc [-root DIR] [-openapi FILE]
 //	go run ./tools/apidoc [-root DIR] -render FILE
@@ -63,6 +63,13 @@ func run(root, renderedPath, renderOnly string, stdout io.Writer) error {
 		if err := os.WriteFile(renderedPath, out, 0o644); err != nil {
 			return err
 		}
+	}
+	gw, err := apidoc.Gateway(src)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(root, apidoc.GatewayPath), gw, 0o644); err != nil {
+		return err
 	}
 	return os.WriteFile(filepath.Join(root, apidoc.MarkdownPath), []byte(apidoc.Markdown(doc)), 0o644)
 }

@@ -39,13 +39,6 @@ profile "scoped" {
   }
 }
 
-# Shorter than STS's 15-minute minimum (the compiler warns).
-profile "too-short" {
-  role_arn         = "arn:aws:iam::111122223333:role/sentinel/too-short"
-  default_duration = "10m"
-  max_duration     = "10m"
-}
-
 profile "org-only" {
   role_arn = "arn:aws:iam::111122223333:role/sentinel/org-only"
 }

@@ -1,6 +1,6 @@
 rule "engineers-dev" {
   effect     = "allow"
-  profiles   = ["dev-readonly", "scoped", "too-short"]
+  profiles   = ["dev-readonly", "scoped"]
   principals = ["arn:aws:iam::111122223333:role/engineer-*"]
   reason     = "Engineers read development data"
 }

@@ -65,6 +65,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.AddCommand(sessionsCommand())
 	root.AddCommand(sessionCommand())
 	root.AddCommand(revokeCommand())
+	root.AddCommand(consoleCommand())
 
 	cmd, err := root.ExecuteC()
 	var ue usageError

@@ -74,7 +74,9 @@ func (f *fakeAPI) Revoke(_ context.Context, id string, _ client.RevokeRequest, _
 	f.record("revoke " + id)
 	return &client.Revocation{SessionID: id, Status: "revoked", Enforcement: "session_tag"}, nil
 }
-func (f *fakeAPI) ListBreakGlass(context.Context, bool) ([]client.BreakGlassEvent, error) { return nil, nil }
+func (f *fakeAPI) ListBreakGlass(context.Context, bool) ([]client.BreakGlassEvent, error) {
+	return nil, nil
+}
 func (f *fakeAPI) OpenBreakGlass(_ context.Context, r client.BreakGlassRequest, _ ...client.CallOption) (*client.BreakGlassEvent, error) {
 	f.record("open " + r.Profile)
 	return nil, errors.New("unreachable")

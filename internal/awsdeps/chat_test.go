@@ -112,7 +112,9 @@ func TestNotificationFormat(t *testing.T) {
 			t.Errorf("%s: additionalContext %v", name, ctx)
 		}
 	}
-	steps := func(name string) string { return strings.Join(FormatNotification(goldenNotifications[name]).Content.NextSteps, "\n") }
+	steps := func(name string) string {
+		return strings.Join(FormatNotification(goldenNotifications[name]).Content.NextSteps, "\n")
+	}
 	for name, cmd := range map[string]string{
 		"approval_requested":       "sentinel-tvm approve 01JAPPROVAL",
 		"approval_decided_approve": "sentinel-tvm credentials --profile prod-admin --approval-id 01JAPPROVAL",

@@ -56,11 +56,12 @@ const maxFreeText = 500
 // a channel (<!here>) or break out of a code span.
 func FormatNotification(n vend.Notification) ChatMessage {
 	who := person(n.Principal, n.User)
-	actor := n.Actor
-	if actor == "" {
-		actor = "the service"
+	actor := "the service"
+	if n.Actor != "" {
+		// An identity: the principal, and "#user" for a trusted session.
+		principal, user, _ := strings.Cut(n.Actor, "#")
+		actor = person(principal, user)
 	}
-	actor = quoteText(actor)
 	profile := "`" + plain(n.Profile) + "`"
 	var title, what string
 	var steps []string
@@ -92,7 +93,7 @@ func FormatNotification(n vend.Notification) ChatMessage {
 		if n.Decision == "approve" {
 			verb, icon = "approved", ":white_check_mark:"
 		}
-		title = fmt.Sprintf("%s Approval %s: %s for %s", icon, verb, who, profile)
+		title = fmt.Sprintf("%s Request %s: %s for %s", icon, verb, who, profile)
 		what = fmt.Sprintf("%s %s the request of %s for %s; it is now %s.", actor, verb, who, profile, plain(n.Status))
 		switch n.Status {
 		case "approved":

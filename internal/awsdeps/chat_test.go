@@ -20,10 +20,12 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/no
 
 var (
 	at      = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	bob     = "arn:aws:sts::111122223333:assumed-role/sre-platform/bob"
-	eve     = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Security_0123abcd/eve@example.com"
-	carol   = "arn:aws:sts::111122223333:assumed-role/sre-oncall-primary/carol"
-	ssoRole = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Engineering_0123abcd"
+	// Principals as the service records them (the role of a role
+	// session), actors as identities (principal#user for SSO users).
+	bob     = "arn:aws:iam::111122223333:role/sre-platform"
+	eve     = "arn:aws:iam::111122223333:role/AWSReservedSSO_Security_0123abcd#eve@example.com"
+	carol   = "arn:aws:iam::111122223333:role/sre-oncall-primary"
+	ssoRole = "arn:aws:iam::111122223333:role/AWSReservedSSO_Engineering_0123abcd"
 )
 
 // goldenNotifications are one notification per event type (and per

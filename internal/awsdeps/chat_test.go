@@ -19,7 +19,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/notifications")
 
 var (
-	at      = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	at = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	// Principals as the service records them (the role of a role
 	// session), actors as identities (principal#user for SSO users).
 	bob     = "arn:aws:iam::111122223333:role/sre-platform"

@@ -242,6 +242,27 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("my own request is listed as mine and cancelable", func(t *testing.T) {
+		// eve (an SSO user) may ask for prod-admin herself; her console
+		// knows her and lists it apart, with cancel and no approve.
+		a, err := devAPI(t, d, "eve").CreateApproval(context.Background(), client.CreateApprovalRequest{Profile: "prod-admin", Justification: "rotate the keys"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel := "#approval-" + a.ApprovalID
+		do(t, eve, "wait for my request", chromedp.WaitVisible(chromedp.CSS(`section[aria-labelledby="mine"] `+sel)))
+		if n, _ := chromedp.Run(eve, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+` button.approve').length`)); n != 0 {
+			t.Error("my own request offers Approve")
+		}
+		do(t, eve, "cancel",
+			chromedp.SendKeys(chromedp.CSS(sel+" input[name=comment]"), "not needed"),
+			chromedp.Click(chromedp.CSS(sel+" button")),
+			chromedp.WaitVisible(chromedp.CSS("#flash.ok")))
+		if got, err := devAPI(t, d, "eve").GetApproval(context.Background(), a.ApprovalID); err != nil || got.Status != client.ApprovalCancelled {
+			t.Fatalf("after cancelling: %+v %v", got, err)
+		}
+	})
+
 	t.Run("operator revokes a session and it shows as revoked", func(t *testing.T) {
 		ssoAPI := devAPI(t, d, "sso")
 		res, err := ssoAPI.Credentials(context.Background(), client.CredentialsRequest{Profile: "prod-readonly"}, client.FormatNative)

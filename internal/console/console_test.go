@@ -329,3 +329,18 @@ func TestNewRefusesNonLoopback(t *testing.T) {
 		t.Fatal("New accepted a listener on every interface")
 	}
 }
+
+func TestParseMe(t *testing.T) {
+	for arn, want := range map[string]meInfo{
+		"arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Security_0123abcd/eve@example.com": {
+			principal: "arn:aws:iam::111122223333:role/AWSReservedSSO_Security_0123abcd", session: "eve@example.com"},
+		"arn:aws:iam::111122223333:user/alice": {principal: "arn:aws:iam::111122223333:user/alice"},
+	} {
+		if got, ok := parseMe(arn); !ok || got != want {
+			t.Errorf("parseMe(%s) = %+v %v, want %+v", arn, got, ok, want)
+		}
+	}
+	if _, ok := parseMe(""); ok {
+		t.Error("an empty identity parsed")
+	}
+}

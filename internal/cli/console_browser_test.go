@@ -173,6 +173,17 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	}
 }
 
+// submit runs steps that fill a form, clicks sel and waits for the page the
+// POST leads to (its redirect), so no check reads the page before it.
+func submit(t *testing.T, ctx context.Context, what, sel string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	do(t, ctx, what, steps...)
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel)))
+	if err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("%s: submitting %s: %+v %v", what, sel, resp, err)
+	}
+}
+
 func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser tests start dev on moto and Chromium")
@@ -224,10 +235,8 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("refresh line %q", refreshed)
 		}
 		screenshot(t, eve, "console-approvals")
-		do(t, eve, "approve",
-			chromedp.SendKeys(chromedp.CSS(card+" textarea"), "OPS-42: checked with the on-call"),
-			chromedp.Click(chromedp.CSS(card+" button.approve")),
-			chromedp.WaitVisible(chromedp.CSS("#flash")))
+		submit(t, eve, "approve", card+" button.approve",
+			chromedp.SendKeys(chromedp.CSS(card+" textarea"), "OPS-42: checked with the on-call"))
 		if f := text(t, eve, "#flash"); !strings.Contains(f, "approved") || !strings.Contains(f, "--approval-id "+req.ApprovalID) {
 			t.Fatalf("flash %q", f)
 		}
@@ -254,10 +263,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n, _ := chromedp.Run(eve, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+` button.approve').length`)); n != 0 {
 			t.Error("my own request offers Approve")
 		}
-		do(t, eve, "cancel",
-			chromedp.SendKeys(chromedp.CSS(sel+" input[name=comment]"), "not needed"),
-			chromedp.Click(chromedp.CSS(sel+" button")),
-			chromedp.WaitVisible(chromedp.CSS("#flash.ok")))
+		submit(t, eve, "cancel", sel+" button",
+			chromedp.SendKeys(chromedp.CSS(sel+" input[name=comment]"), "not needed"))
+		if f := text(t, eve, "#flash.ok"); !strings.Contains(f, "cancelled") {
+			t.Errorf("flash %q", f)
+		}
 		if got, err := devAPI(t, d, "eve").GetApproval(context.Background(), a.ApprovalID); err != nil || got.Status != client.ApprovalCancelled {
 			t.Fatalf("after cancelling: %+v %v", got, err)
 		}
@@ -283,12 +293,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n, _ := chromedp.Run(oscar, chromedp.Evaluate[int](`document.querySelectorAll('a[href="/sessions/`+res.SessionID+`"]').length`)); n != 0 {
 			t.Error("via=break_glass still lists a policy session")
 		}
-		do(t, oscar, "revoke",
+		submit(t, oscar, "revoke", `form[action$="/revoke"] button`,
 			chromedp.Navigate(u+"/sessions/"+res.SessionID),
 			chromedp.SendKeys(chromedp.CSS("#reason"), "laptop stolen"),
-			chromedp.SendKeys(chromedp.CSS("#block"), "5"),
-			chromedp.Click(chromedp.CSS(`form[action$="/revoke"] button`)),
-			chromedp.WaitVisible(chromedp.CSS("#flash")))
+			chromedp.SendKeys(chromedp.CSS("#block"), "5"))
 		if s := text(t, oscar, "#session-status"); s != "revoked" {
 			t.Fatalf("status after revoking: %q", s)
 		}
@@ -314,10 +322,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		bob := tab(t, bctx)
 		login(bob, bobURL)
 		sel := "#approval-" + a.ApprovalID
-		do(t, bob, "approve own request",
-			chromedp.WaitVisible(chromedp.CSS(sel)),
-			chromedp.Click(chromedp.CSS(sel+" button.approve")),
-			chromedp.WaitVisible(chromedp.CSS("#flash.refused")))
+		submit(t, bob, "approve own request", sel+" button.approve", chromedp.WaitVisible(chromedp.CSS(sel)))
 		f := text(t, bob, "#flash")
 		if !strings.Contains(f, "forbidden") || !strings.Contains(f, "nobody approves or denies their own request") {
 			t.Fatalf("refusal %q", f)
@@ -355,11 +360,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		if minLen != "20" {
 			t.Errorf("minlength %q, want the policy's 20", minLen)
 		}
-		do(t, carol, "open",
+		submit(t, carol, "open", form+" button",
 			chromedp.SetValue(chromedp.CSS(form+" select"), "incident"),
-			chromedp.SendKeys(chromedp.CSS(form+" textarea"), "INC-4711: database primary is down"),
-			chromedp.Click(chromedp.CSS(form+" button")),
-			chromedp.WaitVisible(chromedp.CSS("#flash.ok")))
+			chromedp.SendKeys(chromedp.CSS(form+" textarea"), "INC-4711: database primary is down"))
+		if f := text(t, carol, "#flash.ok"); !strings.Contains(f, "is open on prod-readonly") {
+			t.Errorf("flash %q", f)
+		}
 		do(t, carol, "the event is listed", chromedp.WaitVisible(chromedp.CSS(`.card[id^="event-"]`)))
 		screenshot(t, carol, "console-break-glass")
 	})

@@ -56,6 +56,11 @@ CHECKOV                := $(CHECKOV_VENV)/bin/checkov
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := $(CACHE)/rie-$(RIE_VERSION)/aws-lambda-rie
 
+# The console's browser tests drive headless Chromium: Debian's chromium
+# package, installed with apt-get when missing (root, or sudo when there is
+# one). CHROMIUM= points at another binary.
+CHROMIUM ?= /usr/bin/chromium
+
 # Terraform checks. OpenTofu is built from tools/tofu/go.mod (pinned there:
 # keep TOFU_VERSION in step) and tflint with go install, each once into a
 # versioned path of $(CACHE). TFCHECK=PATH also runs a provider-schema
@@ -185,8 +190,20 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 
 .PHONY: go-test
-go-test: $(MOTO_SERVER) $(AWSCLI) $(RIE) $(TOFU) $(PROVIDER) ## Go unit and integration tests (fuzz seed corpora included)
-	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_AWSCLI=$(AWSCLI) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) SENTINEL_TVM_PROVIDER=$(PROVIDER) $(GO) test -count=1 ./...
+go-test: $(MOTO_SERVER) $(AWSCLI) $(RIE) $(TOFU) $(PROVIDER) chromium ## Go unit and integration tests (fuzz seed corpora and the console's browser tests included)
+	SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_AWSCLI=$(AWSCLI) SENTINEL_TVM_RIE=$(RIE) SENTINEL_TVM_TOFU=$(TOFU) SENTINEL_TVM_PROVIDER=$(PROVIDER) SENTINEL_TVM_CHROMIUM=$(CHROMIUM) $(GO) test -count=1 ./...
+
+.PHONY: chromium
+chromium: ## install headless Chromium (Debian's chromium package) for the console's browser tests, when missing
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	  sudo=; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  echo "installing chromium with apt-get (the console's browser tests need it)"; \
+	  $$sudo apt-get install -y --no-install-recommends chromium || { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends chromium; }; \
+	  test -x "$(CHROMIUM)"
+
+.PHONY: screenshots
+screenshots: $(MOTO_SERVER) chromium ## rerun the console's browser tests and rewrite docs/images/console-*.png
+	SENTINEL_UPDATE_SCREENSHOTS=1 SENTINEL_TVM_MOTO_SERVER=$(MOTO_SERVER) SENTINEL_TVM_CHROMIUM=$(CHROMIUM) $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/cli
 
 .PHONY: moto
 moto: $(MOTO_SERVER) ## install the moto AWS emulator into $(CACHE)

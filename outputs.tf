@@ -121,3 +121,13 @@ output "revoker_invoke_scp" {
   description = "A service control policy (JSON) that denies invoking the revoker function to everyone but the API function's role; attach it to the account (docs/revocation.md)."
   value       = data.aws_iam_policy_document.revoker_invoke_scp.json
 }
+
+output "approval_expiry_schedule_arn" {
+  description = "The EventBridge Scheduler schedule that runs the approval-expiry sweep, or null."
+  value       = local.sweep_enabled ? aws_scheduler_schedule.approval_expiry[0].arn : null
+}
+
+output "chatbot_slack_channel_configuration_arn" {
+  description = "The Slack channel configuration of the notification topic, or null."
+  value       = local.chatbot_enabled ? aws_chatbot_slack_channel_configuration.this[0].chat_configuration_arn : null
+}

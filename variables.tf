@@ -425,3 +425,48 @@ variable "create_dashboard" {
   type        = bool
   default     = true
 }
+
+# --- Approval-expiry sweep (sweep.tf) and Slack channel (chatbot.tf) ----------
+
+variable "approval_expiry_sweep" {
+  description = "The schedule that announces approval expiries as they happen: whether to create it, and its EventBridge Scheduler expression (rate(...) or cron(...)). An expiry is announced at most one period late."
+  type = object({
+    enabled             = optional(bool, true)
+    schedule_expression = optional(string, "rate(5 minutes)")
+  })
+  default = {}
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.approval_expiry_sweep.schedule_expression))
+    error_message = "approval_expiry_sweep.schedule_expression must be rate(N unit) or cron(...), e.g. rate(5 minutes)."
+  }
+}
+
+variable "chatbot_slack" {
+  description = "Send the notification topic to a Slack channel: workspace_id (the authorized Slack workspace, e.g. T012AB3CD) and channel_id (e.g. C012AB3CD). The channel's role may only read CloudWatch (the notifications template), and the guardrail policies cap what anyone in the channel may do (default: ReadOnlyAccess). Needs notifications.create_topic or notifications.topic_arn."
+  type = object({
+    workspace_id                = string
+    channel_id                  = string
+    guardrail_policy_arns       = optional(list(string))
+    logging_level               = optional(string, "ERROR")
+    user_authorization_required = optional(bool, true)
+  })
+  default = null
+
+  validation {
+    condition     = var.chatbot_slack == null || can(regex("^[0-9A-Z]{1,255}$", var.chatbot_slack.workspace_id))
+    error_message = "chatbot_slack.workspace_id must be a Slack workspace ID such as T012AB3CD."
+  }
+  validation {
+    condition     = var.chatbot_slack == null || can(regex("^[A-Za-z0-9]{9,255}$", var.chatbot_slack.channel_id))
+    error_message = "chatbot_slack.channel_id must be a Slack channel ID such as C012AB3CD."
+  }
+  validation {
+    condition     = var.chatbot_slack == null || contains(["ERROR", "INFO", "NONE"], var.chatbot_slack.logging_level)
+    error_message = "chatbot_slack.logging_level must be ERROR, INFO or NONE."
+  }
+  validation {
+    condition     = var.chatbot_slack == null || alltrue([for a in coalesce(var.chatbot_slack.guardrail_policy_arns, []) : can(regex("^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/.+$", a))])
+    error_message = "chatbot_slack.guardrail_policy_arns must hold IAM policy ARNs."
+  }
+}

@@ -120,7 +120,7 @@ const (
 	ModeAgent             = "agent"              // a local credential server
 	ModeExec              = "exec"               // a command run with credentials
 	ModeSDK               = "sdk"                // this package (the default), e.g. Provider
-	ModeConsole           = "console"            // a console sign-in
+	ModeConsole           = "console"            // the operators' web console (sentinel-tvm console)
 	ModeOther             = "other"              // anything else
 )
 

@@ -167,6 +167,10 @@ type Profile struct {
 	Access          string `json:"access"` // allow, require_approval or break_glass
 	Rule            string `json:"rule"`
 	DurationSeconds int64  `json:"duration_seconds,omitempty"`
+	// Break-glass only: the reason codes accepted and the shortest
+	// justification (characters after trimming).
+	ReasonCodes            []string `json:"reason_codes,omitempty"`
+	MinJustificationLength int      `json:"min_justification_length,omitempty"`
 }
 
 // Access values of Profile.
@@ -216,7 +220,8 @@ type Approval struct {
 	ApprovalID      string             `json:"approval_id"`
 	Status          string             `json:"status"`
 	Profile         string             `json:"profile"`
-	Requester       string             `json:"requester"`
+	Requester       string             `json:"requester"`                // the requester's principal (an IAM role for a role session)
+	RequesterUser   string             `json:"requester_user,omitempty"` // the trusted user of an SSO role session
 	Rule            string             `json:"rule,omitempty"`
 	Justification   string             `json:"justification,omitempty"`
 	DurationSeconds int64              `json:"duration_seconds,omitempty"`

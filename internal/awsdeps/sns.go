@@ -16,8 +16,11 @@ type SNSAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-// SNSNotifier publishes each notification as JSON to a topic, with the
-// event type as message attribute "event" (for subscription filters).
+// SNSNotifier publishes each notification to a topic as a chat message
+// (FormatNotification: readable in Slack or Teams through Amazon Q
+// Developer in chat applications, and JSON with every field for other
+// subscribers), with the event type as message attribute "event" (for
+// subscription filters).
 type SNSNotifier struct {
 	Client   SNSAPI
 	TopicARN string
@@ -25,7 +28,7 @@ type SNSNotifier struct {
 
 // Notify implements vend.Notifier.
 func (s *SNSNotifier) Notify(ctx context.Context, n vend.Notification) error {
-	body, err := json.Marshal(n)
+	body, err := json.Marshal(FormatNotification(n))
 	if err != nil {
 		return err
 	}

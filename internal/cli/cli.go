@@ -123,6 +123,7 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(revokeCommand())
 	root.AddCommand(reportCommand())
 	root.AddCommand(exportCommand())
+	root.AddCommand(consoleCommand())
 	return root
 }
 

@@ -35,6 +35,7 @@ type clientOptions struct {
 	sourceProfile string
 	json          bool
 	raw           *captureTransport // the last answer's body, for --json
+	mode          string            // the client mode newClient declares; default other
 }
 
 // registerConnection registers --url, --region and --source-profile.
@@ -66,9 +67,12 @@ func (o *clientOptions) checkURL() error {
 	return nil
 }
 
-// newClient is newClientAs for the commands that are plain API calls
-// (client mode "other").
+// newClient is newClientAs with the command's mode (o.mode), "other" for
+// the commands that are plain API calls.
 func (o *clientOptions) newClient() (*client.Client, error) {
+	if o.mode != "" {
+		return o.newClientAs(o.mode)
+	}
 	return o.newClientAs(client.ModeOther)
 }
 

@@ -482,7 +482,7 @@ func htmlTable(t *testing.T, doc *html.Node, id string) [][]string {
 			var row []string
 			for c := n.FirstChild; c != nil; c = c.NextSibling {
 				if c.Type == html.ElementNode && (c.Data == "td" || c.Data == "th") {
-					row = append(row, strings.TrimSpace(text(c)))
+					row = append(row, strings.TrimSpace(nodeText(c)))
 				}
 			}
 			rows = append(rows, row)
@@ -496,7 +496,7 @@ func htmlTable(t *testing.T, doc *html.Node, id string) [][]string {
 	return rows
 }
 
-func text(n *html.Node) string {
+func nodeText(n *html.Node) string {
 	if n.Type == html.TextNode {
 		return n.Data
 	}
@@ -505,7 +505,7 @@ func text(n *html.Node) string {
 		if c.Type == html.ElementNode && c.Data == "br" {
 			b.WriteString("\n")
 		}
-		b.WriteString(text(c))
+		b.WriteString(nodeText(c))
 	}
 	return b.String()
 }

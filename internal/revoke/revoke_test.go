@@ -18,8 +18,8 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/motoserver"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/testutil"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Main(m)) }

@@ -367,11 +367,11 @@ func (d *Dynamo) ListApprovalsByRequester(ctx context.Context, principal, user s
 }
 
 // ListApprovalsByStatus implements Approvals (GSI2, partitioned by the
-// stored status; expired is read from pending and approved).
+// stored status; expired is read from pending, approved and expired).
 func (d *Dynamo) ListApprovalsByStatus(ctx context.Context, status ApprovalStatus) ([]ApprovalRequest, error) {
 	stored := []ApprovalStatus{status}
 	if status == ApprovalExpired {
-		stored = []ApprovalStatus{ApprovalPending, ApprovalApproved}
+		stored = []ApprovalStatus{ApprovalPending, ApprovalApproved, ApprovalExpired}
 	}
 	var out []ApprovalRequest
 	for _, st := range stored {
@@ -388,6 +388,39 @@ func (d *Dynamo) ListApprovalsByStatus(ctx context.Context, status ApprovalStatu
 	return newestFirst(out, DefaultListLimit, func(a ApprovalRequest) string {
 		return createdSK(kindApproval, a.CreatedAt, a.ID)
 	}), nil
+}
+
+// ExpireApprovals implements Approvals: it reads the pending and approved
+// partitions of GSI2 for requests past their expiry and stores each one's
+// expiry with the conditional write of changeApproval, so of two sweeps
+// only one changes (and returns) a request.
+func (d *Dynamo) ExpireApprovals(ctx context.Context, limit int) ([]ApprovalRequest, error) {
+	limit = orDefault(limit)
+	var out []ApprovalRequest
+	for _, st := range []ApprovalStatus{ApprovalPending, ApprovalApproved} {
+		q := d.query(IndexGSI2, AttrGSI2PK, approvalStatusPK(st), AttrGSI2SK, kindApproval+"#", "")
+		due, err := listQuery(ctx, d, q, limit, "list approvals to expire", func(it approvalItem) (ApprovalRequest, bool) {
+			a := it.record()
+			return a, a.at(d.opt.now()).Status == ApprovalExpired
+		})
+		if err != nil {
+			return out, err
+		}
+		for _, a := range due {
+			if len(out) >= limit {
+				return out, nil
+			}
+			got, err := d.changeApproval(ctx, "expire approval", a.ID, expire)
+			switch {
+			case errors.Is(err, ErrConflict):
+				continue // expired by another sweep, or decided, meanwhile
+			case err != nil:
+				return out, err
+			}
+			out = append(out, got)
+		}
+	}
+	return out, nil
 }
 
 // DecideApproval implements Approvals.

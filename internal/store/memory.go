@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -260,6 +261,35 @@ func (m *Memory) CancelApproval(ctx context.Context, id, by string) (ApprovalReq
 // MarkApprovalUsed implements Approvals.
 func (m *Memory) MarkApprovalUsed(ctx context.Context, id, sessionID string) (ApprovalRequest, error) {
 	return m.changeApproval(id, markUsed(sessionID))
+}
+
+// ExpireApprovals implements Approvals.
+func (m *Memory) ExpireApprovals(ctx context.Context, limit int) ([]ApprovalRequest, error) {
+	m.mu.Lock()
+	now := m.opt.now()
+	var ids []string
+	for id, a := range m.approvals {
+		if (a.Status == ApprovalPending || a.Status == ApprovalApproved) && a.at(now).Status == ApprovalExpired {
+			ids = append(ids, id)
+		}
+	}
+	m.mu.Unlock()
+	slices.Sort(ids)
+	var out []ApprovalRequest
+	for _, id := range ids {
+		if len(out) >= orDefault(limit) {
+			break
+		}
+		a, err := m.changeApproval(id, expire)
+		switch {
+		case errors.Is(err, ErrConflict):
+			continue // expired by another sweep meanwhile
+		case err != nil:
+			return out, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 func (m *Memory) changeApproval(id string, change approvalChange) (ApprovalRequest, error) {

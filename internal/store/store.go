@@ -133,6 +133,12 @@ type Approvals interface {
 	// MarkApprovalUsed consumes an approved, unexpired request for the
 	// session sessionID, exactly once. ErrConflict otherwise.
 	MarkApprovalUsed(ctx context.Context, id, sessionID string) (ApprovalRequest, error)
+	// ExpireApprovals stores status expired on pending and approved
+	// requests past their expiry (at most limit of them, 0 meaning
+	// DefaultListLimit) and returns the ones it changed. Each expiry is
+	// returned by exactly one call, whichever stored it, so the sweep that
+	// announces expiries announces each once.
+	ExpireApprovals(ctx context.Context, limit int) ([]ApprovalRequest, error)
 }
 
 // BreakGlass keeps break-glass events.
@@ -259,8 +265,9 @@ type SessionFilter struct {
 // DefaultListLimit bounds a list when its filter sets no limit.
 const DefaultListLimit = 100
 
-// ApprovalStatus is an approval request's state. Expired is never stored:
-// a pending or approved request past ExpiresAt reads as expired.
+// ApprovalStatus is an approval request's state. A pending or approved
+// request past ExpiresAt reads as expired; ExpireApprovals (the expiry
+// sweep) then stores expired.
 type ApprovalStatus string
 
 const (

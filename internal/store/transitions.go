@@ -157,6 +157,19 @@ func markUsed(sessionID string) approvalChange {
 	}
 }
 
+// expire stores the expiry of a pending or approved request past its
+// ExpiresAt; ErrConflict for any other (including one already stored).
+func expire(a *ApprovalRequest, now time.Time) error {
+	if (a.Status != ApprovalPending && a.Status != ApprovalApproved) || a.at(now).Status != ApprovalExpired {
+		return fmt.Errorf("%w: approval %s is %s", ErrConflict, a.ID, a.at(now).Status)
+	}
+	if a.DecidedAt.IsZero() {
+		a.DecidedAt = a.ExpiresAt // it left pending when it expired
+	}
+	a.Status = ApprovalExpired
+	return nil
+}
+
 func closeEvent(e *BreakGlassEvent, by, comment string, now time.Time) error {
 	if e.at(now).Status != BreakGlassActive {
 		return fmt.Errorf("%w: break-glass event %s is %s", ErrConflict, e.ID, e.at(now).Status)

@@ -153,7 +153,8 @@ func (s *Service) openApproval(ctx context.Context, c *call, p *policy.Policy, d
 	}
 	if created {
 		s.audit(ctx, c, Notification{Event: EventApprovalRequested, Principal: a.Principal, User: a.User, Profile: a.Profile,
-			ApprovalID: a.ID, Status: string(a.Status), Justification: a.Justification, ExpiresAt: a.ExpiresAt})
+			Rule: a.Rule, DurationSeconds: int64(a.DurationSeconds), ApprovalID: a.ID, Status: string(a.Status),
+			Justification: a.Justification, ExpiresAt: a.ExpiresAt})
 	}
 	return a, created, nil
 }

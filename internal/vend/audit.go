@@ -54,6 +54,11 @@ type Notification struct {
 	// denied (revocation_fallback).
 	TokenIssueCutoff time.Time `json:"token_issue_cutoff,omitzero"`
 	BlockedUntil     time.Time `json:"blocked_until,omitzero"`
+
+	// Of an approval request: the rule that asked for it and the
+	// requested session duration.
+	Rule            string `json:"rule,omitempty"`
+	DurationSeconds int64  `json:"duration_seconds,omitempty"`
 }
 
 // Notifier publishes notifications (SNS in production).
@@ -83,7 +88,7 @@ func (s *Service) audit(ctx context.Context, c *call, n Notification) {
 	_ = json.Unmarshal(b, &fields)
 	attrs := []slog.Attr{slog.Bool("audit", true)}
 	for _, k := range []string{"event", "at", "request_id", "actor", "principal", "user", "profile", "approval_id", "event_id",
-		"session_id", "status", "decision", "reason_code", "justification", "comment", "expires_at", "enforcement", "role_arn", "token_issue_cutoff", "blocked_until"} {
+		"session_id", "status", "decision", "reason_code", "justification", "comment", "expires_at", "enforcement", "role_arn", "token_issue_cutoff", "blocked_until", "rule", "duration_seconds"} {
 		if v, ok := fields[k]; ok {
 			attrs = append(attrs, slog.Any(k, v))
 		}

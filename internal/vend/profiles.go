@@ -21,6 +21,10 @@ type profileEntry struct {
 	Access          string `json:"access"`
 	Rule            string `json:"rule"`
 	DurationSeconds int64  `json:"duration_seconds,omitempty"` // what a request naming no duration gets (allow only)
+
+	// break_glass only: what opening an event takes.
+	ReasonCodes            []string `json:"reason_codes,omitempty"`
+	MinJustificationLength int      `json:"min_justification_length,omitempty"`
 }
 
 // profiles answers GET /v1/profiles: the profiles this caller may request
@@ -37,6 +41,7 @@ func (s *Service) profiles(ctx context.Context, c *call) (Response, *apiError) {
 		req := policy.Request{Principal: *c.caller, Profile: name, Time: now, SourceIP: c.sourceIP, Client: c.client}
 		d := p.Evaluate(&req)
 		access, rule := "", d.Rule
+		var bgBlock *policy.BundleBreakGlass
 		switch {
 		case d.Effect == policy.Allow:
 			access = AccessAllow
@@ -44,17 +49,22 @@ func (s *Service) profiles(ctx context.Context, c *call) (Response, *apiError) {
 			access = AccessRequireApproval
 		case d.Rule == policy.DefaultDeny:
 			if bg, ok := p.BreakGlassFor(*c.caller, name); ok {
-				access, rule = AccessBreakGlass, bg.Name
+				access, rule, bgBlock = AccessBreakGlass, bg.Name, &bg
 			}
 		}
 		if access == "" {
 			continue
 		}
 		prof, _ := p.Profile(name)
-		entries = append(entries, profileEntry{
+		e := profileEntry{
 			Name: name, Description: prof.Description, RoleARN: prof.RoleARN, Access: access, Rule: rule,
 			DurationSeconds: int64(d.Duration.Seconds()),
-		})
+		}
+		if bgBlock != nil {
+			// The service's own floor: at least one character.
+			e.ReasonCodes, e.MinJustificationLength = bgBlock.ReasonCodes, max(bgBlock.MinJustificationLength, 1)
+		}
+		entries = append(entries, e)
 	}
 	return jsonResponse(http.StatusOK, map[string]any{"profiles": entries}), nil
 }

@@ -2,6 +2,10 @@
 // the provided.al2023 runtime). It only wires: configuration from the
 // environment, AWS clients, then the handler. Init makes no network call.
 //
+// The API function also runs the approval-expiry sweep when its schedule
+// invokes it with {"sentinel_tvm_sweep": "approvals"} (sweep.tf); the
+// answer is {"expired": N}.
+//
 // The same bootstrap runs as two functions: the API function (default),
 // and with SENTINEL_FUNCTION=revoker the revoker, the only function with
 // IAM write permission, which the API function invokes to write a
@@ -12,6 +16,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -67,7 +72,22 @@ func api() {
 	if err != nil {
 		fatal(err)
 	}
-	lambda.Start(svc.HandleJSON)
+	lambda.Start(apiHandler(svc))
+}
+
+// apiHandler answers API Gateway events, and runs the sweep for the
+// schedule's event (which no API Gateway event can look like).
+func apiHandler(svc *vend.Service) func(ctx context.Context, raw json.RawMessage) (any, error) {
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		if vend.IsSweepEvent(raw) {
+			var ev vend.SweepEvent
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, err
+			}
+			return svc.Sweep(ctx, ev)
+		}
+		return svc.HandleJSON(ctx, raw)
+	}
 }
 
 // revoker serves revocations. SENTINEL_TABLE_NAME is the table whose

@@ -19,10 +19,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/devenv"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/motoserver"
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 )
 
 // envRIE names the aws-lambda-rie binary; `make test` installs it.
@@ -119,6 +121,22 @@ func TestBootstrapUnderRIE(t *testing.T) {
 			t.Errorf("vended credentials are %s, want %s...", aws.ToString(who.Arn), want)
 		}
 	}
+
+	// The schedule's event runs the approval-expiry sweep: a request that
+	// expired an hour ago is stored as expired, once.
+	past := time.Now().Add(-2 * time.Hour)
+	st := store.NewDynamo(dynamodb.NewFromConfig(env.AWS), env.TableName, store.Options{Now: func() time.Time { return past }})
+	if _, _, err := st.CreateApproval(ctx, store.ApprovalRequest{ID: "0123456789abcdef0123456789abcdef", Principal: "arn:aws:iam::111122223333:role/sre-platform",
+		Profile: "prod-admin", Rule: "prod-admin-needs-approval", MinApprovals: 1, Justification: "INC-1", ExpiresAt: past.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"expired":1}`, `{"expired":0}`} {
+		raw, _ := invokeColdRaw(t, rie, bootstrap, lambdaEnv, []byte(`{"sentinel_tvm_sweep":"approvals"}`))
+		if string(raw) != want {
+			t.Fatalf("sweep answered %s, want %s", raw, want)
+		}
+	}
+
 	sort.Slice(cold, func(i, j int) bool { return cold[i] < cold[j] })
 	t.Logf("cold start under aws-lambda-rie (process start to first answer, incl. SSM, DynamoDB and STS on moto): median %s over %d starts (min %s, max %s)",
 		cold[len(cold)/2].Round(time.Millisecond), starts, cold[0].Round(time.Millisecond), cold[len(cold)-1].Round(time.Millisecond))
@@ -134,6 +152,17 @@ type proxyResponse struct {
 // invoke), sends one event and returns the answer and the time from the
 // invoke to the answer: bootstrap process start, init and the request.
 func invokeCold(t *testing.T, rie, bootstrap string, env []string, event []byte) (proxyResponse, time.Duration) {
+	t.Helper()
+	raw, elapsed := invokeColdRaw(t, rie, bootstrap, env, event)
+	var out proxyResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("emulator answer %q: %v", raw, err)
+	}
+	return out, elapsed
+}
+
+// invokeColdRaw is invokeCold with the function's answer as it is.
+func invokeColdRaw(t *testing.T, rie, bootstrap string, env []string, event []byte) ([]byte, time.Duration) {
 	t.Helper()
 	addr := freeAddr(t)
 	var logs bytes.Buffer
@@ -171,14 +200,10 @@ func invokeCold(t *testing.T, rie, bootstrap string, env []string, event []byte)
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	elapsed := time.Since(start)
-	var out proxyResponse
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("emulator answer %q: %v", raw, err)
-	}
 	if strings.Contains(logs.String(), "SecretAccessKey") {
 		t.Errorf("the function's output mentions SecretAccessKey")
 	}
-	return out, elapsed
+	return bytes.TrimSpace(raw), elapsed
 }
 
 func freeAddr(t *testing.T) string {

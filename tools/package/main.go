@@ -34,8 +34,8 @@ import (
 // runtime used it; provided.al2023 speaks the Runtime API) out of the
 // bootstrap. net/rpc calls reflect.Value.MethodByName, which makes the
 // linker keep every exported method of every reachable type: with it the
-// stripped arm64 bootstrap is 23.4 MiB, without it 13.2 MiB (issue 8's
-// target is 20 MB). The Makefile, and the tests that build the bootstrap,
+// stripped arm64 bootstrap is 23.4 MiB, without it 13.2 MiB (the size
+// target of docs/benchmarks.md is 20 MB). The Makefile, and the tests that build the bootstrap,
 // use the same tag; TestBootstrapKeepsDeadMethodElimination checks this one.
 const buildTags = "lambda.norpc"
 

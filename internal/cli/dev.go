@@ -184,16 +184,16 @@ func runDev(ctx context.Context, o devOptions, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, logOpts))
 	deps := awsdeps.New(env.AWS, cfg, log, io.Discard)
-	// The revoker runs in-process, with IAM clients acting in each profile
-	// role's account of the emulator (in AWS it is a function of its own).
-	deps.Revoker = &revoke.Revoker{Sessions: deps.Store, Clients: func(_ context.Context, account string) (revoke.IAMAPI, error) {
-		return iam.NewFromConfig(env.AdminConfig(account)), nil
-	}}
 	if o.now != nil {
 		deps.Now = o.now
 		deps.Store = store.NewDynamo(dynamodb.NewFromConfig(env.AWS), cfg.TableName, store.Options{Retention: cfg.Retention, Now: o.now})
-		deps.Revoker.(*revoke.Revoker).Now = o.now
 	}
+	// The revoker runs in-process, with IAM clients acting in each profile
+	// role's account of the emulator (in AWS it is a function of its own),
+	// and reads the sessions through the same store (and clock).
+	deps.Revoker = &revoke.Revoker{Sessions: deps.Store, Now: o.now, Clients: func(_ context.Context, account string) (revoke.IAMAPI, error) {
+		return iam.NewFromConfig(env.AdminConfig(account)), nil
+	}}
 	svc, err := vend.New(cfg, deps)
 	if err != nil {
 		return err

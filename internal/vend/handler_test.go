@@ -659,8 +659,7 @@ func TestProfiles(t *testing.T) {
 		`{"name":"dev-readonly","description":"Read-only development data","role_arn":"arn:aws:iam::111122223333:role/sentinel/dev-readonly","access":"allow","rule":"engineers-dev","duration_seconds":900},` +
 		`{"name":"prod-admin","description":"Production administration: approval or break-glass","role_arn":"arn:aws:iam::444455556666:role/sentinel/prod-admin","access":"require_approval","rule":"prod-admin-approval"},` +
 		`{"name":"prod-db","description":"Production database: break-glass only","role_arn":"arn:aws:iam::444455556666:role/sentinel/prod-db","access":"break_glass","rule":"prod-emergency","reason_codes":["incident"],"min_justification_length":1},` +
-		`{"name":"scoped","role_arn":"arn:aws:iam::111122223333:role/sentinel/scoped","access":"allow","rule":"engineers-dev","duration_seconds":900},` +
-		`{"name":"too-short","role_arn":"arn:aws:iam::111122223333:role/sentinel/too-short","access":"allow","rule":"engineers-dev","duration_seconds":600}` +
+		`{"name":"scoped","role_arn":"arn:aws:iam::111122223333:role/sentinel/scoped","access":"allow","rule":"engineers-dev","duration_seconds":900}` +
 		`]}` + "\n"
 	if r.Body != want {
 		t.Errorf("body\n got %s\nwant %s", r.Body, want)

@@ -359,16 +359,12 @@ const maxLine = 1 << 20
 
 // readChunks sends the file in chunks that end at a line end.
 func readChunks(path string, stdin io.Reader, out chan<- []byte) error {
-	r := stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
+	f, err := decisionlog.Open(path, stdin)
+	if err != nil {
+		return err
 	}
-	br := bufio.NewReaderSize(r, chunkSize)
+	defer f.Close()
+	br := bufio.NewReaderSize(f, chunkSize)
 	var carry []byte
 	for {
 		buf := getChunk(chunkSize + len(carry))[:len(carry)]

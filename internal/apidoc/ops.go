@@ -1,6 +1,7 @@
 package apidoc
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -137,11 +138,5 @@ func ResponseSchema(r *openapi3.ResponseRef) *openapi3.SchemaRef {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
+// sortedKeys returns m's keys in order (nil for an empty map).
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -153,25 +153,31 @@ func ReadFiles(paths []string, fn func(Event) error) error {
 	return nil
 }
 
-func readFile(path string, fn func(Event) error) error {
-	var r io.Reader = os.Stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
-		if strings.HasSuffix(path, ".gz") {
-			zr, err := gzip.NewReader(f)
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			defer zr.Close()
-			r = zr
-		}
+// Open opens a decision log file as it is (no gunzipping); "-" is stdin,
+// which closing the result leaves open.
+func Open(path string, stdin io.Reader) (io.ReadCloser, error) {
+	if path == "-" {
+		return io.NopCloser(stdin), nil
 	}
-	err := Read(r, func(e Event) error {
+	return os.Open(path)
+}
+
+func readFile(path string, fn func(Event) error) error {
+	f, err := Open(path, os.Stdin)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if path != "-" && strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	err = Read(r, func(e Event) error {
 		if err := fn(e); err != nil {
 			return fnError{err}
 		}

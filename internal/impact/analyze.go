@@ -161,16 +161,8 @@ func (s *shard) add(e *decisionlog.Event) {
 		t = &tally{transitions: map[string]*transition{}}
 		s.byHash[e.PolicySHA256] = t
 	}
+	t.widen(e.Time, e.Time, e.Time, e.RequestID)
 	t.total++
-	if t.total == 1 || e.Time.Before(t.from) {
-		t.from = e.Time
-	}
-	if t.total == 1 || e.Time.After(t.to) {
-		t.to = e.Time
-	}
-	if t.total == 1 || later(e.Time, e.RequestID, t.latest, t.latestID) {
-		t.latest, t.latestID = e.Time, e.RequestID
-	}
 	var before Outcome
 	if s.opts.Baseline != nil {
 		var err error
@@ -270,19 +262,26 @@ func (t *transition) merge(o *transition, top int) {
 	}
 }
 
+// widen stretches t's time span to take in from..to and makes (latest,
+// latestID) its latest event when it is later; on a tally with no events
+// yet it takes them as they are. Callers count the events after it.
+func (t *tally) widen(from, to, latest time.Time, latestID string) {
+	if t.total == 0 || from.Before(t.from) {
+		t.from = from
+	}
+	if t.total == 0 || to.After(t.to) {
+		t.to = to
+	}
+	if t.total == 0 || later(latest, latestID, t.latest, t.latestID) {
+		t.latest, t.latestID = latest, latestID
+	}
+}
+
 func (t *tally) merge(o *tally, top int) {
 	if o.total == 0 {
 		return
 	}
-	if t.total == 0 || o.from.Before(t.from) {
-		t.from = o.from
-	}
-	if t.total == 0 || o.to.After(t.to) {
-		t.to = o.to
-	}
-	if t.total == 0 || later(o.latest, o.latestID, t.latest, t.latestID) {
-		t.latest, t.latestID = o.latest, o.latestID
-	}
+	t.widen(o.from, o.to, o.latest, o.latestID)
 	t.total += o.total
 	t.unchanged += o.unchanged
 	for name, tr := range o.transitions {
@@ -360,16 +359,12 @@ const maxLine = 1 << 20
 
 // readChunks sends the file in chunks that end at a line end.
 func readChunks(path string, stdin io.Reader, out chan<- []byte) error {
-	r := stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r = f
+	f, err := decisionlog.Open(path, stdin)
+	if err != nil {
+		return err
 	}
-	br := bufio.NewReaderSize(r, chunkSize)
+	defer f.Close()
+	br := bufio.NewReaderSize(f, chunkSize)
 	var carry []byte
 	for {
 		buf := getChunk(chunkSize + len(carry))[:len(carry)]

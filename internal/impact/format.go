@@ -96,19 +96,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Skipped > 0 {
 		fmt.Fprintf(&b, "(%d events recorded no policy evaluation and were skipped)\n", r.Skipped)
 	}
-	details := r.Details
-	if r.NotEvaluable.Count > 0 {
-		ne := r.NotEvaluable
-		ne.Transition = "not evaluable"
-		details = append(details[:len(details):len(details)], ne)
-	}
-	for _, d := range details {
+	for _, d := range r.sections() {
 		fmt.Fprintf(&b, "\n%s: %d\n", label(d.Transition), d.Count)
-		ruleLabel := "by rule"
-		if d.Transition == "not evaluable" {
-			ruleLabel = "by cause"
-		}
-		fmt.Fprintf(&b, "  %-13s %s\n", ruleLabel+":", groups(d.ByRule))
+		fmt.Fprintf(&b, "  %-13s %s\n", "by "+groupedBy(d)+":", groups(d.ByRule))
 		fmt.Fprintf(&b, "  %-13s %s\n", "by profile:", groups(d.ByProfile))
 		fmt.Fprintf(&b, "  %-13s %s\n", "by principal:", groups(d.ByPrincipal))
 		for _, ex := range d.Examples {
@@ -118,15 +108,46 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(r.OtherPolicy.Transitions) > 0 {
 		fmt.Fprintf(&b, "\nRecorded under another policy (%d; not counted above):", r.OtherPolicy.Count)
-		for _, name := range TransitionNames {
-			if n := r.OtherPolicy.Transitions[name]; n > 0 {
-				fmt.Fprintf(&b, " %s %d;", label(name), n)
-			}
-		}
-		b.WriteString("\n")
+		b.WriteString(r.otherPolicyTransitions() + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// notEvaluable is the transition name of the not-evaluable section.
+const notEvaluable = "not evaluable"
+
+// sections returns the details both formats list: one a transition, then
+// the requests the new policy cannot evaluate, when there are any.
+func (r *Report) sections() []Detail {
+	details := r.Details
+	if r.NotEvaluable.Count > 0 {
+		ne := r.NotEvaluable
+		ne.Transition = notEvaluable
+		details = append(details[:len(details):len(details)], ne)
+	}
+	return details
+}
+
+// groupedBy names what a section's ByRule groups: the rule that decided,
+// or for the not-evaluable section the cause.
+func groupedBy(d Detail) string {
+	if d.Transition == notEvaluable {
+		return "cause"
+	}
+	return "rule"
+}
+
+// otherPolicyTransitions lists the transitions recorded under another
+// policy, in TransitionNames order: " NAME N;" each.
+func (r *Report) otherPolicyTransitions() string {
+	var b strings.Builder
+	for _, name := range TransitionNames {
+		if n := r.OtherPolicy.Transitions[name]; n > 0 {
+			fmt.Fprintf(&b, " %s %d;", label(name), n)
+		}
+	}
+	return b.String()
 }
 
 // mdCell escapes text for a Markdown table cell.
@@ -162,19 +183,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if r.OtherPolicy.Count > 0 {
 		fmt.Fprintf(&b, "| recorded under another policy | %d |\n", r.OtherPolicy.Count)
 	}
-	details := r.Details
-	if r.NotEvaluable.Count > 0 {
-		ne := r.NotEvaluable
-		ne.Transition = "not evaluable"
-		details = append(details[:len(details):len(details)], ne)
-	}
-	for _, d := range details {
+	for _, d := range r.sections() {
 		fmt.Fprintf(&b, "\n<details><summary>%s: %d</summary>\n\n", label(d.Transition), d.Count)
-		ruleLabel := "rule"
-		if d.Transition == "not evaluable" {
-			ruleLabel = "cause"
-		}
-		fmt.Fprintf(&b, "- By %s: %s\n- By profile: %s\n- By principal: %s\n\n", ruleLabel, mdGroups(d.ByRule), mdGroups(d.ByProfile), mdGroups(d.ByPrincipal))
+		fmt.Fprintf(&b, "- By %s: %s\n- By profile: %s\n- By principal: %s\n\n", groupedBy(d), mdGroups(d.ByRule), mdGroups(d.ByProfile), mdGroups(d.ByPrincipal))
 		b.WriteString("| Time | Principal | Profile | Before | After |\n|---|---|---|---|---|\n")
 		for _, ex := range d.Examples {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", ex.Time.UTC().Format(time.RFC3339), mdCell(who(ex)), mdCell(ex.Profile),
@@ -184,12 +195,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if len(r.OtherPolicy.Transitions) > 0 {
 		fmt.Fprintf(&b, "\n%d requests were recorded under another policy than the deployed one and are not counted above:", r.OtherPolicy.Count)
-		for _, name := range TransitionNames {
-			if n := r.OtherPolicy.Transitions[name]; n > 0 {
-				fmt.Fprintf(&b, " %s %d;", label(name), n)
-			}
-		}
-		b.WriteString("\n")
+		b.WriteString(r.otherPolicyTransitions() + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

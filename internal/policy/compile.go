@@ -304,14 +304,12 @@ func (c *compiler) decodeSettings(b *hcl.Block) {
 	c.add(diags...)
 	a := content.Attributes
 	s := BundleSettings{DefaultDuration: seconds(DefaultDefaultDuration), MaxDuration: seconds(DefaultMaxDuration)}
-	maxDur, hasMax := c.duration(a["max_duration"], MaxSessionDuration)
+	maxDur, hasMax := c.sessionDuration(a["max_duration"])
 	if hasMax {
 		s.MaxDuration = seconds(maxDur)
-		c.checkSTSMinimum(a["max_duration"], maxDur)
 	}
-	if def, ok := c.duration(a["default_duration"], MaxSessionDuration); ok {
+	if def, ok := c.sessionDuration(a["default_duration"]); ok {
 		s.DefaultDuration = seconds(def)
-		c.checkSTSMinimum(a["default_duration"], def)
 		if def > time.Duration(s.MaxDuration)*time.Second {
 			c.add(errorAt(a["default_duration"].Expr.Range(), "Default above maximum",
 				"default_duration (%s) exceeds max_duration (%s).", fmtDuration(def), fmtDuration(time.Duration(s.MaxDuration)*time.Second)))
@@ -337,12 +335,15 @@ func (c *compiler) decodeSettings(b *hcl.Block) {
 	c.bundle.Settings = s
 }
 
-// checkSTSMinimum refuses durations STS cannot issue: a max_duration below
-// the minimum means the block can never vend, and a default_duration below
-// it would be advertised (GET /v1/profiles, policy explain) and then
-// refused. Both are errors (docs/policy-language.md, "Durations").
-func (c *compiler) checkSTSMinimum(attr *hcl.Attribute, d time.Duration) {
-	if d < MinSTSDuration {
+// sessionDuration decodes a max_duration or default_duration attribute (at
+// most MaxSessionDuration); ok is false when it is absent or invalid. It
+// refuses durations STS cannot issue: a max_duration below the minimum
+// means the block can never vend, and a default_duration below it would be
+// advertised (GET /v1/profiles, policy explain) and then refused. Both are
+// errors (docs/policy-language.md, "Durations").
+func (c *compiler) sessionDuration(attr *hcl.Attribute) (d time.Duration, ok bool) {
+	d, ok = c.duration(attr, MaxSessionDuration)
+	if ok && d < MinSTSDuration {
 		what := "a session under this block could never be vended"
 		if attr.Name == "default_duration" {
 			what = "the default would be advertised and then refused"
@@ -350,6 +351,7 @@ func (c *compiler) checkSTSMinimum(attr *hcl.Attribute, d time.Duration) {
 		c.add(errorAt(attr.Expr.Range(), "Duration below the STS minimum",
 			"%q is %s, but STS issues sessions of %s at least: %s. Use %s or more.", attr.Name, fmtDuration(d), fmtDuration(MinSTSDuration), what, fmtDuration(MinSTSDuration)))
 	}
+	return d, ok
 }
 
 // arnGlobs decodes a list of principal ARN globs: each must be "*" or start
@@ -391,14 +393,12 @@ func (c *compiler) decodeProfile(b *hcl.Block) {
 		p.RoleARN = arn
 	}
 	p.Description, _ = c.str(a["description"])
-	maxDur, hasMax := c.duration(a["max_duration"], MaxSessionDuration)
+	maxDur, hasMax := c.sessionDuration(a["max_duration"])
 	if hasMax {
 		p.MaxDuration = seconds(maxDur)
-		c.checkSTSMinimum(a["max_duration"], maxDur)
 	}
-	if def, ok := c.duration(a["default_duration"], MaxSessionDuration); ok {
+	if def, ok := c.sessionDuration(a["default_duration"]); ok {
 		p.DefaultDuration = seconds(def)
-		c.checkSTSMinimum(a["default_duration"], def)
 		if hasMax && def > maxDur {
 			c.add(errorAt(a["default_duration"].Expr.Range(), "Default above maximum",
 				"default_duration (%s) exceeds the profile's max_duration (%s).", fmtDuration(def), fmtDuration(maxDur)))
@@ -587,9 +587,8 @@ func (c *compiler) decodeRule(b *hcl.Block) {
 		}
 		r.Schedule = c.decodeSchedule(sb)
 	}
-	if d, ok := c.duration(a["max_duration"], MaxSessionDuration); ok {
+	if d, ok := c.sessionDuration(a["max_duration"]); ok {
 		r.MaxDuration = seconds(d)
-		c.checkSTSMinimum(a["max_duration"], d)
 		if r.Effect == string(Deny) {
 			c.add(warningAt(a["max_duration"].Expr.Range(), "Ignored max_duration", "max_duration caps sessions a rule allows; a deny rule allows none."))
 		}
@@ -739,9 +738,8 @@ func (c *compiler) decodeBreakGlass(b *hcl.Block) {
 		c.noteProfileGlobs(a["profiles"], l)
 	}
 	bg.Principals, _ = c.arnGlobs(a["principals"], false)
-	if d, ok := c.duration(a["max_duration"], MaxSessionDuration); ok {
+	if d, ok := c.sessionDuration(a["max_duration"]); ok {
 		bg.MaxDuration = seconds(d)
-		c.checkSTSMinimum(a["max_duration"], d)
 	}
 	if codes, ok := c.strList(a["reason_codes"], false); ok {
 		seen := map[string]bool{}

@@ -95,28 +95,21 @@ func Render(dir string) (string, error) {
 	var sb strings.Builder
 	sb.WriteString(Begin + "\n")
 	writeTables(&sb, reqs, res)
-	sb.WriteString("## Inputs\n\n")
-	if len(ins) == 0 {
-		sb.WriteString("No inputs.\n")
-	} else {
-		sb.WriteString("| Name | Description | Type | Default | Required |\n|------|-------------|------|---------|:--------:|\n")
-		for _, in := range ins {
-			def, req := "n/a", "yes"
-			if in.def != "" {
-				def, req = code(in.def), "no"
-			}
-			fmt.Fprintf(&sb, "| <a name=\"input_%s\"></a> [%s](#input_%s) | %s | %s | %s | %s |\n", in.name, in.name, in.name, cell(in.desc), code(in.typ), def, req)
+	inRows := make([]string, len(ins))
+	for i, in := range ins {
+		def, req := "n/a", "yes"
+		if in.def != "" {
+			def, req = code(in.def), "no"
 		}
+		inRows[i] = fmt.Sprintf("| %s | %s | %s | %s | %s |", anchor("input", in.name), cell(in.desc), code(in.typ), def, req)
 	}
-	sb.WriteString("\n## Outputs\n\n")
-	if len(outs) == 0 {
-		sb.WriteString("No outputs.\n")
-	} else {
-		sb.WriteString("| Name | Description |\n|------|-------------|\n")
-		for _, o := range outs {
-			fmt.Fprintf(&sb, "| <a name=\"output_%s\"></a> [%s](#output_%s) | %s |\n", o.name, o.name, o.name, cell(o.desc))
-		}
+	writeSection(&sb, "Inputs", "| Name | Description | Type | Default | Required |\n|------|-------------|------|---------|:--------:|", inRows)
+	sb.WriteString("\n")
+	outRows := make([]string, len(outs))
+	for i, o := range outs {
+		outRows[i] = fmt.Sprintf("| %s | %s |", anchor("output", o.name), cell(o.desc))
 	}
+	writeSection(&sb, "Outputs", "| Name | Description |\n|------|-------------|", outRows)
 	sb.WriteString(End)
 	return sb.String(), nil
 }
@@ -185,35 +178,20 @@ func writeTables(sb *strings.Builder, reqs []requirement, res []resource) {
 		}
 		return reqs[i].name < reqs[j].name
 	})
-	sb.WriteString("## Requirements\n\n")
-	if len(reqs) == 0 {
-		sb.WriteString("No requirements.\n")
-	} else {
-		sb.WriteString("| Name | Version |\n|------|---------|\n")
-		for _, r := range reqs {
-			fmt.Fprintf(sb, "| <a name=\"requirement_%s\"></a> [%s](#requirement_%s) | %s |\n", r.name, r.name, r.name, cell(r.version))
-		}
-	}
+	writeSection(sb, "Requirements", versionHeader, versionRows("requirement", reqs))
 	// Providers: those whose resources or data sources the module uses.
 	used := map[string]bool{}
 	for _, r := range res {
 		used[strings.SplitN(r.typ, "_", 2)[0]] = true
 	}
-	sb.WriteString("\n## Providers\n\n")
 	var provs []requirement
 	for _, r := range reqs {
 		if r.name != "terraform" && used[r.name] {
 			provs = append(provs, r)
 		}
 	}
-	if len(provs) == 0 {
-		sb.WriteString("No providers.\n")
-	} else {
-		sb.WriteString("| Name | Version |\n|------|---------|\n")
-		for _, r := range provs {
-			fmt.Fprintf(sb, "| <a name=\"provider_%s\"></a> [%s](#provider_%s) | %s |\n", r.name, r.name, r.name, cell(r.version))
-		}
-	}
+	sb.WriteString("\n")
+	writeSection(sb, "Providers", versionHeader, versionRows("provider", provs))
 	sort.Slice(res, func(i, j int) bool {
 		if res[i].typ != res[j].typ {
 			return res[i].typ < res[j].typ
@@ -227,26 +205,56 @@ func writeTables(sb *strings.Builder, reqs []requirement, res []resource) {
 	for _, r := range reqs {
 		sources[r.name] = r.source
 	}
-	sb.WriteString("\n## Resources\n\n")
-	if len(res) == 0 {
-		sb.WriteString("No resources.\n")
-	} else {
-		sb.WriteString("| Name | Type |\n|------|------|\n")
-		for _, r := range res {
-			prov, short, found := strings.Cut(r.typ, "_")
-			if !found {
-				short = r.typ // a provider's eponymous type, e.g. external
-			}
-			src := sources[prov]
-			if src == "" {
-				src = "hashicorp/" + prov
-			}
-			dir := "resources"
-			if r.kind == "data source" {
-				dir = "data-sources"
-			}
-			fmt.Fprintf(sb, "| [%s.%s](https://registry.terraform.io/providers/%s/latest/docs/%s/%s) | %s |\n", r.typ, r.name, src, dir, short, r.kind)
+	resRows := make([]string, len(res))
+	for i, r := range res {
+		prov, short, found := strings.Cut(r.typ, "_")
+		if !found {
+			short = r.typ // a provider's eponymous type, e.g. external
 		}
+		src := sources[prov]
+		if src == "" {
+			src = "hashicorp/" + prov
+		}
+		dir := "resources"
+		if r.kind == "data source" {
+			dir = "data-sources"
+		}
+		resRows[i] = fmt.Sprintf("| [%s.%s](https://registry.terraform.io/providers/%s/latest/docs/%s/%s) | %s |", r.typ, r.name, src, dir, short, r.kind)
 	}
 	sb.WriteString("\n")
+	writeSection(sb, "Resources", "| Name | Type |\n|------|------|", resRows)
+	sb.WriteString("\n")
+}
+
+// versionHeader heads the Requirements and Providers tables.
+const versionHeader = "| Name | Version |\n|------|---------|"
+
+// versionRows are the rows of the Requirements or Providers table; kind
+// prefixes each row's anchor.
+func versionRows(kind string, reqs []requirement) []string {
+	rows := make([]string, len(reqs))
+	for i, r := range reqs {
+		rows[i] = fmt.Sprintf("| %s | %s |", anchor(kind, r.name), cell(r.version))
+	}
+	return rows
+}
+
+// anchor is a table's Name cell, linkable as #KIND_NAME (as terraform-docs
+// writes it).
+func anchor(kind, name string) string {
+	return fmt.Sprintf("<a name=\"%s_%s\"></a> [%s](#%s_%s)", kind, name, name, kind, name)
+}
+
+// writeSection writes a "## TITLE" section: a table of header and rows, or
+// "No title." when there are no rows.
+func writeSection(sb *strings.Builder, title, header string, rows []string) {
+	fmt.Fprintf(sb, "## %s\n\n", title)
+	if len(rows) == 0 {
+		fmt.Fprintf(sb, "No %s.\n", strings.ToLower(title))
+		return
+	}
+	sb.WriteString(header + "\n")
+	for _, r := range rows {
+		sb.WriteString(r + "\n")
+	}
 }

@@ -419,6 +419,19 @@ type scoped struct {
 	ctx  *hcl.EvalContext
 }
 
+// strs evaluates each named attribute of the block as strs does, in order.
+func (s scoped) strs(names ...string) ([][]string, error) {
+	out := make([][]string, len(names))
+	for i, name := range names {
+		v, err := strs(s.body, name, s.ctx)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // blocks expands the body's typ blocks and dynamic typ blocks.
 func blocks(body *hclsyntax.Body, typ string, ctx *hcl.EvalContext) ([]scoped, error) {
 	var out []scoped
@@ -512,14 +525,11 @@ func statement(body *hclsyntax.Body, ctx *hcl.EvalContext) (map[string]any, erro
 		}
 		pm := map[string]any{}
 		for _, p := range ps {
-			t, err := strs(p.body, "type", p.ctx)
+			v, err := p.strs("type", "identifiers")
 			if err != nil {
 				return nil, err
 			}
-			ids, err := strs(p.body, "identifiers", p.ctx)
-			if err != nil {
-				return nil, err
-			}
+			t, ids := v[0], v[1]
 			if t[0] == "AWS" && len(ids) == 1 && ids[0] == "*" && len(ps) == 1 {
 				pm = nil
 				st[key] = "*"
@@ -539,18 +549,11 @@ func statement(body *hclsyntax.Body, ctx *hcl.EvalContext) (map[string]any, erro
 	if len(cs) > 0 {
 		cm := map[string]map[string]any{}
 		for _, c := range cs {
-			test, err := strs(c.body, "test", c.ctx)
+			v, err := c.strs("test", "variable", "values")
 			if err != nil {
 				return nil, err
 			}
-			variable, err := strs(c.body, "variable", c.ctx)
-			if err != nil {
-				return nil, err
-			}
-			values, err := strs(c.body, "values", c.ctx)
-			if err != nil {
-				return nil, err
-			}
+			test, variable, values := v[0], v[1], v[2]
 			if cm[test[0]] == nil {
 				cm[test[0]] = map[string]any{}
 			}

@@ -28,6 +28,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sentinel-tvm/sentinel-tvm/internal/provider/lambdazip"
 )
 
 // buildTags leaves aws-lambda-go's net/rpc mode (only the retired go1.x
@@ -103,7 +105,7 @@ func writeZip(stdout io.Writer, out, entry string, bin []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(out, zipped); err != nil {
+	if err := lambdazip.WriteAtomic(out, zipped); err != nil {
 		return err
 	}
 	sum := sha256.Sum256(zipped)
@@ -152,27 +154,4 @@ func zipFile(name string, bin []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// directory, so a reader never sees half a zip.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".handler-*.zip")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -153,30 +153,45 @@ func ReadFiles(paths []string, fn func(Event) error) error {
 	return nil
 }
 
-// Open opens a decision log file as it is (no gunzipping); "-" is stdin,
-// which closing the result leaves open.
+// Open opens a decision log file: "-" is stdin (which closing the result
+// leaves open), and a name ending in .gz is gunzipped (CloudWatch Logs
+// exports to S3 are gzipped).
 func Open(path string, stdin io.Reader) (io.ReadCloser, error) {
 	if path == "-" {
 		return io.NopCloser(stdin), nil
 	}
-	return os.Open(path)
+	f, err := os.Open(path)
+	if err != nil || !strings.HasSuffix(path, ".gz") {
+		return f, err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return gzipFile{zr, f}, nil
+}
+
+// gzipFile closes the gzip reader and the file under it.
+type gzipFile struct {
+	*gzip.Reader
+	f *os.File
+}
+
+func (g gzipFile) Close() error {
+	err := g.Reader.Close()
+	if ferr := g.f.Close(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 func readFile(path string, fn func(Event) error) error {
-	f, err := Open(path, os.Stdin)
+	r, err := Open(path, os.Stdin)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if path != "-" && strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer r.Close()
 	err = Read(r, func(e Event) error {
 		if err := fn(e); err != nil {
 			return fnError{err}

@@ -2,6 +2,7 @@ package impact
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -392,5 +393,35 @@ func TestReadFilesAcrossChunks(t *testing.T) {
 		if r.Total != 2*len(events) || r.Events != 2*len(events) || !reflect.DeepEqual(r.Transitions, want) {
 			t.Errorf("%d workers: total %d events %d, want %d; transitions %v", workers, r.Total, r.Events, 2*len(events), r.Transitions)
 		}
+	}
+}
+
+// TestReadsGzippedExports replays a gzipped log (a CloudWatch Logs export)
+// exactly as the same log unzipped.
+func TestReadsGzippedExports(t *testing.T) {
+	old, proposed := compileDir(t, "testdata/old"), compileDir(t, "testdata/new")
+	path := writeLog(t, recorded(t, old))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	gz := path + ".gz"
+	os.WriteFile(gz, zipped.Bytes(), 0o600)
+	reports := map[string]*Report{}
+	for _, p := range []string{path, gz} {
+		a := NewAnalyzer(Options{Proposed: proposed, Baseline: old})
+		if err := a.ReadFiles([]string{p}); err != nil {
+			t.Fatal(err)
+		}
+		reports[p] = a.Report()
+	}
+	if plain, zip := reports[path], reports[gz]; plain.Total == 0 || zip.Total != plain.Total || !reflect.DeepEqual(zip.Transitions, plain.Transitions) {
+		t.Errorf("gzipped: total %d %v; plain: total %d %v", zip.Total, zip.Transitions, plain.Total, plain.Transitions)
 	}
 }

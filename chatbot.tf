@@ -42,6 +42,7 @@ resource "aws_iam_role" "chatbot" {
 data "aws_iam_policy_document" "chatbot" {
   count = local.chatbot_enabled ? 1 : 0
 
+  #checkov:skip=CKV_AWS_356:AWS Chatbot's notifications-only role (its documented policy): CloudWatch Describe/Get/List actions that support no resource-level permissions.
   statement {
     sid       = "NotificationsOnly"
     actions   = ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"]

@@ -1,0 +1,225 @@
+package test
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
+)
+
+// createExceptions are the root module's blocks that stay ungated with
+// create = false, and why. Nothing that calls an AWS API, and no resource,
+// belongs here.
+var createExceptions = map[string]string{
+	"data.aws_partition.current": "reads the provider's configuration, calls no API; locals build service principals and ARNs from it",
+	"data.aws_region.current":    "reads the provider's configuration, calls no API; locals build service principals and ARNs from it",
+}
+
+// ungatedBlocks lists the module's resource and data blocks that create =
+// false does not switch off: their count or for_each must reference
+// var.create (directly or through locals) and, evaluated with create =
+// false and every other input, local and resource attribute unknown, be 0
+// or empty.
+func ungatedBlocks(m *module, exceptions map[string]string) []string {
+	var out []string
+	for addr, b := range m.blocks {
+		if b.Type != "resource" && b.Type != "data" {
+			continue
+		}
+		if _, ok := exceptions[addr]; ok {
+			continue
+		}
+		meta, name := b.Body.Attributes["count"], "count"
+		if meta == nil {
+			meta, name = b.Body.Attributes["for_each"], "for_each"
+		}
+		if meta == nil {
+			out = append(out, addr+": no count or for_each")
+			continue
+		}
+		if !m.reachesVar(meta.Expr, "create", map[string]bool{}) {
+			out = append(out, addr+": "+name+" does not reference var.create")
+			continue
+		}
+		v, diags := meta.Expr.Value(m.createOffContext())
+		switch {
+		case diags.HasErrors():
+			out = append(out, addr+": "+name+" with create = false: "+diags.Error())
+		case !v.IsWhollyKnown():
+			out = append(out, addr+": "+name+" with create = false depends on more than var.create")
+		case name == "count" && (v.IsNull() || v.Type() != cty.Number || !v.Equals(cty.Zero).True()):
+			out = append(out, addr+": count with create = false is "+v.GoString())
+		case name == "for_each" && (v.IsNull() || v.LengthInt() != 0):
+			out = append(out, addr+": for_each with create = false is not empty")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// reachesVar reports whether e references var.NAME, itself or through the
+// locals it references.
+func (m *module) reachesVar(e hcl.Expression, name string, seen map[string]bool) bool {
+	for _, tr := range e.Variables() {
+		if len(tr) < 2 {
+			continue
+		}
+		attr, ok := tr[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		switch tr.RootName() {
+		case "var":
+			if attr.Name == name {
+				return true
+			}
+		case "local":
+			if seen[attr.Name] {
+				continue
+			}
+			seen[attr.Name] = true
+			if a, ok := m.locals[attr.Name]; ok && m.reachesVar(a.Expr, name, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// createOffContext evaluates with var.create = false and everything else
+// unknown: every other variable, every resource and data source, and the
+// locals as far as they follow from that.
+func (m *module) createOffContext() *hcl.EvalContext {
+	vars := map[string]cty.Value{}
+	roots := map[string]cty.Value{"data": cty.DynamicVal, "path": cty.DynamicVal}
+	for _, b := range m.blocks {
+		switch b.Type {
+		case "variable":
+			vars[b.Labels[0]] = cty.DynamicVal
+		case "resource":
+			roots[b.Labels[0]] = cty.DynamicVal
+		}
+	}
+	vars["create"] = cty.False
+	ctx := &hcl.EvalContext{Variables: roots, Functions: map[string]function.Function{
+		"toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)), "tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+		"length": stdlib.LengthFunc, "merge": stdlib.MergeFunc, "concat": stdlib.ConcatFunc, "coalesce": stdlib.CoalesceFunc,
+	}}
+	ctx.Variables["var"] = cty.ObjectVal(vars)
+	locals := map[string]cty.Value{}
+	for n := range m.locals {
+		locals[n] = cty.DynamicVal
+	}
+	// Locals refer to locals: evaluate until nothing changes (a local that
+	// does not evaluate here stays unknown).
+	for pass := 0; pass <= len(m.locals); pass++ {
+		ctx.Variables["local"] = cty.ObjectVal(locals)
+		changed := false
+		for n, a := range m.locals {
+			v, diags := a.Expr.Value(ctx)
+			if diags.HasErrors() {
+				v = cty.DynamicVal
+			}
+			if !v.RawEquals(locals[n]) {
+				locals[n], changed = v, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	ctx.Variables["local"] = cty.ObjectVal(locals)
+	return ctx
+}
+
+// TestCreateFalseCreatesNothing: with create = false the module creates no
+// resource and reads no data source (but the exceptions, which call no
+// API): every resource and data block is gated on var.create.
+func TestCreateFalseCreatesNothing(t *testing.T) {
+	m := parseModule(t, root)
+	v := m.block(t, "variable.create")
+	if got := m.text(v.Body.Attributes["default"].Expr); got != "true" {
+		t.Errorf("create defaults to %s, want true", got)
+	}
+	if got := m.text(v.Body.Attributes["type"].Expr); got != "bool" {
+		t.Errorf("create has type %s, want bool", got)
+	}
+	for addr := range createExceptions {
+		b, ok := m.blocks[addr]
+		if !ok {
+			t.Errorf("createExceptions names %s, which the module does not have", addr)
+			continue
+		}
+		if b.Type != "data" {
+			t.Errorf("createExceptions names %s: only data sources may stay ungated", addr)
+		}
+	}
+	for _, u := range ungatedBlocks(m, createExceptions) {
+		t.Errorf("%s: with create = false it would still be created or read (count = var.create ? 1 : 0, or var.create && <condition>)", u)
+	}
+}
+
+// TestCreateGateCheckFails: the check above finds a block without a gate,
+// a gate that does not switch off with create = false, and a gate through
+// a local.
+func TestCreateGateCheckFails(t *testing.T) {
+	dir := t.TempDir()
+	src := `
+variable "create" {
+  type    = bool
+  default = true
+}
+variable "enabled" {
+  type    = bool
+  default = true
+}
+locals {
+  on = var.create && var.enabled
+}
+resource "aws_sns_topic" "gated" {
+  count = var.create ? 1 : 0
+}
+resource "aws_sns_topic" "through_local" {
+  for_each = local.on ? toset(["a"]) : toset([])
+}
+resource "aws_sns_topic" "ungated" {
+  name = "x"
+}
+resource "aws_sns_topic" "other_condition" {
+  count = var.enabled ? 1 : 0
+}
+resource "aws_sns_topic" "or" {
+  count = var.create || var.enabled ? 1 : 0
+}
+data "aws_caller_identity" "current" {}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := parseModule(t, dir)
+	got := strings.Join(ungatedBlocks(m, nil), "\n")
+	for _, want := range []string{
+		"data.aws_caller_identity.current: no count or for_each",
+		"resource.aws_sns_topic.or: count with create = false depends on more than var.create",
+		"resource.aws_sns_topic.other_condition: count does not reference var.create",
+		"resource.aws_sns_topic.ungated: no count or for_each",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the check does not report %q; it reports:\n%s", want, got)
+		}
+	}
+	for _, ok := range []string{"resource.aws_sns_topic.gated", "resource.aws_sns_topic.through_local"} {
+		if strings.Contains(got, ok+":") {
+			t.Errorf("the check reports %s, which create = false switches off:\n%s", ok, got)
+		}
+	}
+	if n := len(ungatedBlocks(m, map[string]string{"data.aws_caller_identity.current": "test"})); n != 3 {
+		t.Errorf("with an exception: %d findings, want 3", n)
+	}
+}

@@ -5,6 +5,9 @@
 # SecureString (gzipped and base64-encoded: the function accepts both forms
 # and checks the bundle's sha256 against SENTINEL_POLICY_SHA256), and the
 # compiled role ARNs scope the function's sts:AssumeRole grant.
+#
+# With create = false nothing is deployed and nothing is compiled: a
+# switched-off environment needs no policy files (docs/deploying.md).
 
 locals {
   policy_bundle    = one(data.sentinel_policy.this[*].bundle)

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -8,7 +9,10 @@ import (
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/tryfunc"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
@@ -221,5 +225,155 @@ data "aws_caller_identity" "current" {}
 	}
 	if n := len(ungatedBlocks(m, map[string]string{"data.aws_caller_identity.current": "test"})); n != 3 {
 		t.Errorf("with an exception: %d findings, want 3", n)
+	}
+}
+
+// TestCreateFalseEvaluates evaluates every local and output of the module
+// as a plan with create = false would: every variable at its default,
+// every gated resource and data source with no instance. Terraform
+// evaluates every local, used or not, so none may fail (a null in a string
+// template, an index into no instance); the outputs are null, or empty
+// where they are maps or lists. Functions that read files or the compiled
+// bundle (templatefile, filebase64sha256, base64gzip, sha256) fail here:
+// create = false must not reach them.
+func TestCreateFalseEvaluates(t *testing.T) {
+	m := parseModule(t, root)
+	ctx := m.createOffInstances(t)
+
+	locals := map[string]cty.Value{}
+	var lastErr map[string]string
+	for pass := 0; pass <= len(m.locals); pass++ {
+		ctx.Variables["local"] = cty.ObjectVal(locals)
+		lastErr = map[string]string{}
+		progress := false
+		for n, a := range m.locals {
+			if _, done := locals[n]; done {
+				continue
+			}
+			v, diags := a.Expr.Value(ctx)
+			if diags.HasErrors() {
+				lastErr[n] = diags.Error()
+				continue
+			}
+			locals[n], progress = v, true
+		}
+		if !progress {
+			break
+		}
+	}
+	for n, e := range lastErr {
+		t.Errorf("local.%s with create = false: %s", n, e)
+	}
+	if t.Failed() {
+		return
+	}
+	ctx.Variables["local"] = cty.ObjectVal(locals)
+	for addr, b := range m.blocks {
+		if b.Type != "output" {
+			continue
+		}
+		v, diags := b.Body.Attributes["value"].Expr.Value(ctx)
+		switch {
+		case diags.HasErrors():
+			t.Errorf("%s with create = false: %s", addr, diags.Error())
+		case v.IsNull():
+		case (v.Type().IsMapType() || v.Type().IsObjectType() || v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) && v.LengthInt() == 0:
+		default:
+			t.Errorf("%s with create = false is %s, want null (or empty)", addr, v.GoString())
+		}
+	}
+}
+
+// createOffInstances is the evaluation context of a create = false plan:
+// the variables' defaults (create false), no instance of any counted or
+// for_each resource or data source, and the ungated data sources' values.
+func (m *module) createOffInstances(t *testing.T) *hcl.EvalContext {
+	t.Helper()
+	vars := map[string]cty.Value{}
+	types := map[string]map[string]cty.Value{} // "resource TYPE" / "data TYPE" -> name -> value
+	for addr, b := range m.blocks {
+		switch b.Type {
+		case "variable":
+			ty, defaults, diags := typeexpr.TypeConstraintWithDefaults(b.Body.Attributes["type"].Expr)
+			if diags.HasErrors() {
+				t.Fatalf("%s: %s", addr, diags.Error())
+			}
+			v, diags := b.Body.Attributes["default"].Expr.Value(nil)
+			if diags.HasErrors() {
+				t.Fatalf("%s: %s", addr, diags.Error())
+			}
+			if defaults != nil {
+				v = defaults.Apply(v)
+			}
+			if v, err := convert.Convert(v, ty); err != nil {
+				t.Fatalf("%s: %v", addr, err)
+			} else {
+				vars[b.Labels[0]] = v
+			}
+		case "resource", "data":
+			key := b.Type + " " + b.Labels[0]
+			if types[key] == nil {
+				types[key] = map[string]cty.Value{}
+			}
+			switch {
+			case b.Body.Attributes["count"] != nil:
+				types[key][b.Labels[1]] = cty.EmptyTupleVal
+			case b.Body.Attributes["for_each"] != nil:
+				types[key][b.Labels[1]] = cty.EmptyObjectVal
+			default:
+				types[key][b.Labels[1]] = cty.DynamicVal // an exception: read at plan
+			}
+		}
+	}
+	vars["create"] = cty.False
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{
+		"var":  cty.ObjectVal(vars),
+		"path": cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(root), "root": cty.StringVal(root)}),
+	}, Functions: createOffFunctions()}
+	data := map[string]cty.Value{}
+	for key, byName := range types {
+		typ := strings.TrimPrefix(strings.TrimPrefix(key, "resource "), "data ")
+		if strings.HasPrefix(key, "data ") {
+			data[typ] = cty.ObjectVal(byName)
+		} else {
+			ctx.Variables[typ] = cty.ObjectVal(byName)
+		}
+	}
+	// The exceptions: read from the provider's configuration.
+	data["aws_partition"] = cty.ObjectVal(map[string]cty.Value{"current": cty.ObjectVal(map[string]cty.Value{"partition": cty.StringVal("aws"), "dns_suffix": cty.StringVal("amazonaws.com")})})
+	data["aws_region"] = cty.ObjectVal(map[string]cty.Value{"current": cty.ObjectVal(map[string]cty.Value{"region": cty.StringVal("eu-central-1")})})
+	ctx.Variables["data"] = cty.ObjectVal(data)
+	return ctx
+}
+
+func createOffFunctions() map[string]function.Function {
+	unavailable := func(name string) function.Function {
+		return function.New(&function.Spec{
+			VarParam: &function.Parameter{Name: "args", Type: cty.DynamicPseudoType, AllowNull: true, AllowUnknown: true, AllowDynamicType: true},
+			Type:     function.StaticReturnType(cty.DynamicPseudoType),
+			Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
+				return cty.NilVal, fmt.Errorf("%s is called with create = false", name)
+			},
+		})
+	}
+	one := function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "list", Type: cty.DynamicPseudoType}},
+		Type:   function.StaticReturnType(cty.DynamicPseudoType),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if n := args[0].LengthInt(); n != 0 {
+				return cty.NilVal, fmt.Errorf("one: %d elements, want none with create = false", n)
+			}
+			return cty.NullVal(cty.DynamicPseudoType), nil
+		},
+	})
+	return map[string]function.Function{
+		"one": one, "can": tryfunc.CanFunc, "try": tryfunc.TryFunc,
+		"coalesce": stdlib.CoalesceFunc, "concat": stdlib.ConcatFunc, "distinct": stdlib.DistinctFunc,
+		"join": stdlib.JoinFunc, "jsonencode": stdlib.JSONEncodeFunc, "length": stdlib.LengthFunc,
+		"merge": stdlib.MergeFunc, "regex": stdlib.RegexFunc, "sort": stdlib.SortFunc,
+		"split": stdlib.SplitFunc, "substr": stdlib.SubstrFunc,
+		"toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)), "tostring": stdlib.MakeToFunc(cty.String),
+		"templatefile": unavailable("templatefile"), "filebase64sha256": unavailable("filebase64sha256"),
+		"base64gzip": unavailable("base64gzip"), "sha256": unavailable("sha256"),
 	}
 }

@@ -26,14 +26,14 @@ locals {
       description = "The API answered 5xx (the function failed or timed out, or the integration broke)."
       namespace   = "AWS/ApiGateway"
       metric      = "5XXError"
-      dimensions  = { ApiName = aws_api_gateway_rest_api.this.name, Stage = aws_api_gateway_stage.this.stage_name }
+      dimensions  = { ApiName = one(aws_api_gateway_rest_api.this[*].name), Stage = one(aws_api_gateway_stage.this[*].stage_name) }
       threshold   = var.alarms.api_5xx_threshold
     }
     function-throttles = {
       description = "Lambda throttled the vending function (concurrency exhausted)."
       namespace   = "AWS/Lambda"
       metric      = "Throttles"
-      dimensions  = { FunctionName = aws_lambda_function.api.function_name }
+      dimensions  = { FunctionName = one(aws_lambda_function.api[*].function_name) }
       threshold   = var.alarms.throttle_threshold
     }
     rate-limited = {
@@ -61,24 +61,24 @@ locals {
       description = "The vending function failed (init errors, crashes, timeouts)."
       namespace   = "AWS/Lambda"
       metric      = "Errors"
-      dimensions  = { FunctionName = aws_lambda_function.api.function_name }
+      dimensions  = { FunctionName = one(aws_lambda_function.api[*].function_name) }
       threshold   = var.alarms.error_threshold
     }
     revoker-errors = {
       description = "The revoker failed: a revocation may not have reached the role's inline policy."
       namespace   = "AWS/Lambda"
       metric      = "Errors"
-      dimensions  = { FunctionName = aws_lambda_function.revoker.function_name }
+      dimensions  = { FunctionName = one(aws_lambda_function.revoker[*].function_name) }
       threshold   = var.alarms.error_threshold
     }
   }
 }
 
 resource "aws_cloudwatch_log_metric_filter" "this" {
-  for_each = var.alarms.create ? local.metric_filters : {}
+  for_each = var.create && var.alarms.create ? local.metric_filters : {}
 
   name           = "${var.name}-${each.key}"
-  log_group_name = aws_cloudwatch_log_group.api.name
+  log_group_name = aws_cloudwatch_log_group.api[0].name
   pattern        = each.value
 
   metric_transformation {
@@ -91,7 +91,7 @@ resource "aws_cloudwatch_log_metric_filter" "this" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
-  for_each = var.alarms.create ? local.alarm_definitions : {}
+  for_each = var.create && var.alarms.create ? local.alarm_definitions : {}
 
   alarm_name          = "${var.name}-${each.key}"
   alarm_description   = each.value.description

@@ -8,7 +8,7 @@
 locals {
   # The resource policy's resource: the full execution ARN (API Gateway
   # rewrites "execute-api:/*" to it, which would show a change on every plan).
-  api_execute_arn = "${aws_api_gateway_rest_api.this.execution_arn}/*"
+  api_execute_arn = var.create ? "${aws_api_gateway_rest_api.this[0].execution_arn}/*" : null
 
   # Logging needs the account's API Gateway CloudWatch role (see
   # var.api_gateway_account).
@@ -16,10 +16,10 @@ locals {
 
   # The import body derived from api/openapi.yaml (make docs): every
   # schema in a form API Gateway's models fully support.
-  api_body = templatefile("${path.module}/api/openapi.gateway.yaml", {
+  api_body = var.create ? templatefile("${path.module}/api/openapi.gateway.yaml", {
     title             = var.name
-    lambda_invoke_arn = aws_lambda_function.api.invoke_arn
-  })
+    lambda_invoke_arn = aws_lambda_function.api[0].invoke_arn
+  }) : null
 
   access_log_format = jsonencode({
     requestId          = "$context.requestId"
@@ -46,6 +46,8 @@ locals {
 }
 
 data "aws_iam_policy_document" "api_resource" {
+  count = var.create ? 1 : 0
+
   dynamic "statement" {
     for_each = length(var.allowed_account_ids) > 0 ? [1] : []
     content {
@@ -146,6 +148,8 @@ data "aws_iam_policy_document" "api_resource" {
 }
 
 resource "aws_api_gateway_rest_api" "this" {
+  count = var.create ? 1 : 0
+
   name        = var.name
   description = "Sentinel TVM ${var.name}: token vending machine"
   body        = local.api_body
@@ -171,17 +175,21 @@ resource "aws_api_gateway_rest_api" "this" {
 # The resource policy has its own resource: it names the API's execution
 # ARN, which exists only once the API does.
 resource "aws_api_gateway_rest_api_policy" "this" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  policy      = data.aws_iam_policy_document.api_resource.json
+  count = var.create ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this[0].id
+  policy      = data.aws_iam_policy_document.api_resource[0].json
 }
 
 # A new deployment whenever the routes or the resource policy change (a
 # resource policy takes effect only with a deployment).
 resource "aws_api_gateway_deployment" "this" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
+  count = var.create ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this[0].id
 
   triggers = {
-    redeployment = sha256(join("\n", [local.api_body, aws_api_gateway_rest_api_policy.this.policy]))
+    redeployment = sha256(join("\n", [local.api_body, aws_api_gateway_rest_api_policy.this[0].policy]))
   }
 
   lifecycle {
@@ -190,6 +198,8 @@ resource "aws_api_gateway_deployment" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
+  count = var.create ? 1 : 0
+
   name              = local.access_log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = local.kms_key_arn
@@ -199,24 +209,26 @@ resource "aws_cloudwatch_log_group" "access" {
 # API Gateway would create the execution log group itself, without
 # retention or encryption, and leave it after destroy.
 resource "aws_cloudwatch_log_group" "execution" {
-  count = local.api_logging ? 1 : 0
+  count = var.create && local.api_logging ? 1 : 0
 
-  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this.id}/${var.api.stage_name}"
+  name              = "API-Gateway-Execution-Logs_${aws_api_gateway_rest_api.this[0].id}/${var.api.stage_name}"
   retention_in_days = var.log_retention_days
   kms_key_id        = local.kms_key_arn
   tags              = local.tags
 }
 
 resource "aws_api_gateway_stage" "this" {
-  rest_api_id          = aws_api_gateway_rest_api.this.id
-  deployment_id        = aws_api_gateway_deployment.this.id
+  count = var.create ? 1 : 0
+
+  rest_api_id          = aws_api_gateway_rest_api.this[0].id
+  deployment_id        = aws_api_gateway_deployment.this[0].id
   stage_name           = var.api.stage_name
   xray_tracing_enabled = var.api.xray_tracing
 
   dynamic "access_log_settings" {
     for_each = local.api_logging ? [1] : []
     content {
-      destination_arn = aws_cloudwatch_log_group.access.arn
+      destination_arn = aws_cloudwatch_log_group.access[0].arn
       format          = local.access_log_format
     }
   }
@@ -230,14 +242,16 @@ resource "aws_api_gateway_stage" "this" {
 # every plan.
 check "api_gateway_logging" {
   assert {
-    condition     = local.api_logging
+    condition     = !var.create || local.api_logging
     error_message = "API Gateway access and execution logging is off (api_gateway_account = \"none\"): requests reach the function's decision log only. Give the account an API Gateway CloudWatch Logs role and set api_gateway_account = \"existing\" (docs/deploying.md)."
   }
 }
 
 resource "aws_api_gateway_method_settings" "all" {
-  rest_api_id = aws_api_gateway_rest_api.this.id
-  stage_name  = aws_api_gateway_stage.this.stage_name
+  count = var.create ? 1 : 0
+
+  rest_api_id = aws_api_gateway_rest_api.this[0].id
+  stage_name  = aws_api_gateway_stage.this[0].stage_name
   method_path = "*/*"
 
   settings {
@@ -250,15 +264,17 @@ resource "aws_api_gateway_method_settings" "all" {
 }
 
 resource "aws_wafv2_web_acl_association" "this" {
-  count = var.api.waf_web_acl_arn != null ? 1 : 0
+  count = var.create && var.api.waf_web_acl_arn != null ? 1 : 0
 
-  resource_arn = aws_api_gateway_stage.this.arn
+  resource_arn = aws_api_gateway_stage.this[0].arn
   web_acl_arn  = var.api.waf_web_acl_arn
 }
 
 # --- The account's API Gateway logging role (optional, account-wide) ----------
 
 data "aws_iam_policy_document" "api_gateway_assume" {
+  count = var.create ? 1 : 0
+
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -269,16 +285,16 @@ data "aws_iam_policy_document" "api_gateway_assume" {
 }
 
 resource "aws_iam_role" "api_gateway_cloudwatch" {
-  count = var.api_gateway_account == "create" ? 1 : 0
+  count = var.create && var.api_gateway_account == "create" ? 1 : 0
 
   name               = "${var.name}-apigateway-logs"
   description        = "API Gateway's account-wide CloudWatch Logs role (set by Sentinel TVM ${var.name})"
-  assume_role_policy = data.aws_iam_policy_document.api_gateway_assume.json
+  assume_role_policy = data.aws_iam_policy_document.api_gateway_assume[0].json
   tags               = local.tags
 }
 
 resource "aws_iam_role_policy_attachment" "api_gateway_cloudwatch" {
-  count = var.api_gateway_account == "create" ? 1 : 0
+  count = var.create && var.api_gateway_account == "create" ? 1 : 0
 
   role       = aws_iam_role.api_gateway_cloudwatch[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
@@ -287,7 +303,7 @@ resource "aws_iam_role_policy_attachment" "api_gateway_cloudwatch" {
 # Account-wide: it replaces the role any other API in this account and
 # region logs with, and destroying it leaves the account without one.
 resource "aws_api_gateway_account" "this" {
-  count = var.api_gateway_account == "create" ? 1 : 0
+  count = var.create && var.api_gateway_account == "create" ? 1 : 0
 
   cloudwatch_role_arn = aws_iam_role.api_gateway_cloudwatch[0].arn
 
@@ -299,7 +315,7 @@ locals {
   aws_config_snippets = {
     for p in local.policy_profiles : p => <<-EOT
       [profile ${p}]
-      credential_process = ${var.cli_command} credentials --url ${aws_api_gateway_stage.this.invoke_url} --profile ${p}
+      credential_process = ${var.cli_command} credentials --url ${aws_api_gateway_stage.this[0].invoke_url} --profile ${p}
     EOT
   }
 }

@@ -6,7 +6,7 @@
 # then pass its ID and the channel's.
 
 locals {
-  chatbot_enabled    = var.chatbot_slack != null
+  chatbot_enabled    = var.create && var.chatbot_slack != null
   chatbot_guardrails = local.chatbot_enabled ? coalesce(var.chatbot_slack.guardrail_policy_arns, ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]) : []
 }
 

@@ -145,7 +145,7 @@ locals {
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
-  count = var.create_dashboard ? 1 : 0
+  count = var.create && var.create_dashboard ? 1 : 0
 
   dashboard_name = var.name
   dashboard_body = jsonencode({ widgets = local.dashboard_widgets })

@@ -8,6 +8,8 @@
 # resources; sts:* names exactly the roles the compiled policy can vend.
 
 data "aws_iam_policy_document" "lambda_assume" {
+  count = var.create ? 1 : 0
+
   statement {
     sid     = "LambdaService"
     actions = ["sts:AssumeRole"]
@@ -21,17 +23,21 @@ data "aws_iam_policy_document" "lambda_assume" {
 # --- The API function ----------------------------------------------------------
 
 resource "aws_iam_role" "api" {
+  count = var.create ? 1 : 0
+
   name               = "${var.name}-function"
   description        = "Sentinel TVM ${var.name}: the vending function"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume[0].json
   tags               = local.tags
 }
 
 data "aws_iam_policy_document" "api" {
+  count = var.create ? 1 : 0
+
   statement {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.api.arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.api[0].arn}:*"]
   }
 
   # store.DynamoAPI: GetItem, PutItem, UpdateItem, DeleteItem, Query and
@@ -39,14 +45,14 @@ data "aws_iam_policy_document" "api" {
   statement {
     sid       = "Table"
     actions   = ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
-    resources = [aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]
+    resources = [aws_dynamodb_table.this[0].arn, "${aws_dynamodb_table.this[0].arn}/index/*"]
   }
 
   # vend.SSMAPI: GetParameter with decryption.
   statement {
     sid       = "PolicyParameter"
     actions   = ["ssm:GetParameter"]
-    resources = [aws_ssm_parameter.policy.arn]
+    resources = [aws_ssm_parameter.policy[0].arn]
   }
 
   # The SecureString, the table and the notification topic are encrypted
@@ -88,7 +94,7 @@ data "aws_iam_policy_document" "api" {
   statement {
     sid       = "InvokeRevoker"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.revoker.arn]
+    resources = [aws_lambda_function.revoker[0].arn]
   }
 
   dynamic "statement" {
@@ -117,14 +123,16 @@ locals {
 }
 
 resource "aws_iam_role_policy" "api" {
+  count = var.create ? 1 : 0
+
   name   = "sentinel-tvm"
-  role   = aws_iam_role.api.id
-  policy = data.aws_iam_policy_document.api.minified_json
+  role   = aws_iam_role.api[0].id
+  policy = data.aws_iam_policy_document.api[0].minified_json
 
   lifecycle {
     precondition {
-      condition     = length(data.aws_iam_policy_document.api.minified_json) <= local.iam_role_inline_policy_limit
-      error_message = "The vending function's inline policy is ${length(data.aws_iam_policy_document.api.minified_json)} characters; IAM allows ${local.iam_role_inline_policy_limit} for a role's inline policies (the policy's ${length(local.policy_role_arns)} role ARNs take most of it). Put the vended roles under IAM paths (e.g. /sentinel/) and set vended_role_grants_by_path = true, or vend fewer roles per deployment."
+      condition     = length(data.aws_iam_policy_document.api[0].minified_json) <= local.iam_role_inline_policy_limit
+      error_message = "The vending function's inline policy is ${length(data.aws_iam_policy_document.api[0].minified_json)} characters; IAM allows ${local.iam_role_inline_policy_limit} for a role's inline policies (the policy's ${length(local.policy_role_arns)} role ARNs take most of it). Put the vended roles under IAM paths (e.g. /sentinel/) and set vended_role_grants_by_path = true, or vend fewer roles per deployment."
     }
   }
 }
@@ -144,17 +152,21 @@ locals {
 }
 
 resource "aws_iam_role" "revoker" {
+  count = var.create ? 1 : 0
+
   name               = "${var.name}-revoker"
   description        = "Sentinel TVM ${var.name}: writes the sentinel-tvm-revocations inline policy of vended roles"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume[0].json
   tags               = local.tags
 }
 
 data "aws_iam_policy_document" "revoker" {
+  count = var.create ? 1 : 0
+
   statement {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.revoker.arn}:*"]
+    resources = ["${aws_cloudwatch_log_group.revoker[0].arn}:*"]
   }
 
   # revoke.Sessions: the revoker acts only on sessions it finds in the
@@ -162,7 +174,7 @@ data "aws_iam_policy_document" "revoker" {
   statement {
     sid       = "SessionTable"
     actions   = ["dynamodb:GetItem"]
-    resources = [aws_dynamodb_table.this.arn]
+    resources = [aws_dynamodb_table.this[0].arn]
   }
 
   # The table is encrypted with the module's key.
@@ -209,9 +221,11 @@ data "aws_iam_policy_document" "revoker" {
 }
 
 resource "aws_iam_role_policy" "revoker" {
+  count = var.create ? 1 : 0
+
   name   = "sentinel-tvm-revoker"
-  role   = aws_iam_role.revoker.id
-  policy = data.aws_iam_policy_document.revoker.json
+  role   = aws_iam_role.revoker[0].id
+  policy = data.aws_iam_policy_document.revoker[0].json
 }
 
 # Who can invoke the revoker: its grant names only the API function's role,
@@ -223,15 +237,17 @@ resource "aws_iam_role_policy" "revoker" {
 # as a permissions boundary) to the account: it denies invoking the revoker
 # to everyone but the API function's role. docs/scp/ has the template.
 data "aws_iam_policy_document" "revoker_invoke_scp" {
+  count = var.create ? 1 : 0
+
   statement {
     sid       = "OnlyTheAPIFunctionInvokesTheRevoker"
     effect    = "Deny"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.revoker.arn, "${aws_lambda_function.revoker.arn}:*"]
+    resources = [aws_lambda_function.revoker[0].arn, "${aws_lambda_function.revoker[0].arn}:*"]
     condition {
       test     = "ArnNotEquals"
       variable = "aws:PrincipalArn"
-      values   = [aws_iam_role.api.arn]
+      values   = [aws_iam_role.api[0].arn]
     }
   }
 }

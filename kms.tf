@@ -17,8 +17,8 @@
 # Nothing in it depends on who runs `apply`.
 
 locals {
-  create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+  create_kms_key = var.create && var.kms_key_arn == null
+  kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.create ? var.kms_key_arn : null
 
   kms_via_services = [
     "ssm.${local.region}.${local.dns_suffix}",
@@ -31,7 +31,7 @@ locals {
     "dynamodb.${local.region}.${local.dns_suffix}",
     "lambda.${local.region}.${local.dns_suffix}",
   ]
-  kms_key_administrators = length(var.key_administrators) > 0 ? var.key_administrators : ["arn:${local.partition}:iam::${local.account_id}:root"]
+  kms_key_administrators = !var.create ? [] : length(var.key_administrators) > 0 ? var.key_administrators : ["arn:${local.partition}:iam::${local.account_id}:root"]
 
   # Administration without use and without grants.
   kms_admin_actions = [
@@ -43,13 +43,17 @@ locals {
     "kms:UpdateAlias", "kms:UpdateKeyDescription",
   ]
 
-  kms_log_group_arns = [
+  kms_log_group_arns = !var.create ? [] : [
     for n in [local.api_log_group_name, local.revoker_log_group_name, local.access_log_group_name] :
     "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${n}"
   ]
 }
 
 data "aws_iam_policy_document" "kms" {
+  # A key policy's Resource "*" is the key itself, and the services and
+  # principals it names are what constrains it:
+  #checkov:skip=CKV_AWS_111:a key policy's Resource "*" is the key it is attached to
+  #checkov:skip=CKV_AWS_356:a key policy's Resource "*" is the key it is attached to
   count = local.create_kms_key ? 1 : 0
 
   statement {
@@ -100,7 +104,7 @@ data "aws_iam_policy_document" "kms" {
     sid = "FunctionsUseThroughServices"
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.api.arn, aws_iam_role.revoker.arn]
+      identifiers = [aws_iam_role.api[0].arn, aws_iam_role.revoker[0].arn]
     }
     actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"]
     resources = ["*"]

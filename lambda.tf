@@ -4,6 +4,8 @@
 # (vend.ConfigFromEnv) and that every required one is set.
 
 resource "aws_cloudwatch_log_group" "api" {
+  count = var.create ? 1 : 0
+
   name              = local.api_log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = local.kms_key_arn
@@ -11,6 +13,8 @@ resource "aws_cloudwatch_log_group" "api" {
 }
 
 resource "aws_cloudwatch_log_group" "revoker" {
+  count = var.create ? 1 : 0
+
   name              = local.revoker_log_group_name
   retention_in_days = var.log_retention_days
   kms_key_id        = local.kms_key_arn
@@ -18,21 +22,23 @@ resource "aws_cloudwatch_log_group" "revoker" {
 }
 
 locals {
-  service_version = coalesce(var.service.version, "zip-${substr(local.handler_zip_hash, 0, 12)}")
+  service_version = var.create ? coalesce(var.service.version, "zip-${substr(local.handler_zip_hash, 0, 12)}") : null
 }
 
 # In a VPC, Lambda creates the functions' network interfaces with their roles.
 resource "aws_iam_role_policy_attachment" "vpc_access" {
-  for_each = var.vpc != null ? { api = aws_iam_role.api.name, revoker = aws_iam_role.revoker.name } : {}
+  for_each = var.create && var.vpc != null ? { api = aws_iam_role.api[0].name, revoker = aws_iam_role.revoker[0].name } : {}
 
   role       = each.value
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 }
 
 resource "aws_lambda_function" "api" {
+  count = var.create ? 1 : 0
+
   function_name                  = local.api_function_name
   description                    = "Sentinel TVM ${var.name}: evaluates the policy and vends credentials"
-  role                           = aws_iam_role.api.arn
+  role                           = aws_iam_role.api[0].arn
   runtime                        = "provided.al2023"
   handler                        = "bootstrap"
   architectures                  = [var.lambda.architecture]
@@ -59,12 +65,12 @@ resource "aws_lambda_function" "api" {
 
   environment {
     variables = merge({
-      SENTINEL_TABLE_NAME = aws_dynamodb_table.this.name
+      SENTINEL_TABLE_NAME = aws_dynamodb_table.this[0].name
       # name:version pins the bundle this configuration's sha256 describes:
       # instances still running the previous configuration keep reading
       # the previous version while an apply replaces the parameter's value
       # and then this environment (docs/deploying.md, "Policy changes").
-      SENTINEL_POLICY_PARAMETER = "${aws_ssm_parameter.policy.name}:${aws_ssm_parameter.policy.version}"
+      SENTINEL_POLICY_PARAMETER = "${aws_ssm_parameter.policy[0].name}:${aws_ssm_parameter.policy[0].version}"
       SENTINEL_POLICY_SHA256    = local.policy_sha256
       SENTINEL_POLICY_CACHE_TTL = "${var.service.policy_cache_ttl_seconds}s"
       SENTINEL_RATE_LIMIT       = tostring(var.service.rate_limit)
@@ -74,7 +80,7 @@ resource "aws_lambda_function" "api" {
       SENTINEL_APPROVAL_TTL     = "${var.service.approval_ttl_seconds}s"
       SENTINEL_APPROVAL_WINDOW  = "${var.service.approval_window_seconds}s"
       SENTINEL_VERSION          = local.service_version
-      SENTINEL_REVOKER_FUNCTION = aws_lambda_function.revoker.function_name
+      SENTINEL_REVOKER_FUNCTION = aws_lambda_function.revoker[0].function_name
       }, local.notify_topic_arn != null ? {
       SENTINEL_NOTIFY_TOPIC_ARN = local.notify_topic_arn
     } : {})
@@ -84,7 +90,7 @@ resource "aws_lambda_function" "api" {
   # embedded-metric-format records), which CloudWatch parses as they are.
   logging_config {
     log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.api.name
+    log_group  = aws_cloudwatch_log_group.api[0].name
   }
 
   tracing_config {
@@ -97,9 +103,11 @@ resource "aws_lambda_function" "api" {
 }
 
 resource "aws_lambda_function" "revoker" {
+  count = var.create ? 1 : 0
+
   function_name           = local.revoker_function_name
   description             = "Sentinel TVM ${var.name}: writes revocations into vended roles' inline policy"
-  role                    = aws_iam_role.revoker.arn
+  role                    = aws_iam_role.revoker[0].arn
   runtime                 = "provided.al2023"
   handler                 = "bootstrap"
   architectures           = [var.lambda.architecture]
@@ -125,14 +133,14 @@ resource "aws_lambda_function" "revoker" {
 
   environment {
     variables = merge(
-      { SENTINEL_FUNCTION = "revoker", SENTINEL_TABLE_NAME = aws_dynamodb_table.this.name },
+      { SENTINEL_FUNCTION = "revoker", SENTINEL_TABLE_NAME = aws_dynamodb_table.this[0].name },
       var.revoker_role_name != null ? { SENTINEL_REVOKER_ROLE_NAME = var.revoker_role_name } : {},
     )
   }
 
   logging_config {
     log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.revoker.name
+    log_group  = aws_cloudwatch_log_group.revoker[0].name
   }
 
   tracing_config {
@@ -147,9 +155,11 @@ resource "aws_lambda_function" "revoker" {
 # Only the API function invokes the revoker (its role's grant); the API
 # Gateway invokes the API function, only through this API's stage.
 resource "aws_lambda_permission" "api_gateway" {
+  count = var.create ? 1 : 0
+
   statement_id  = "AllowAPIGatewayInvoke"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.api.function_name
+  function_name = aws_lambda_function.api[0].function_name
   principal     = "apigateway.${local.dns_suffix}"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/${var.api.stage_name}/*/v1/*"
+  source_arn    = "${aws_api_gateway_rest_api.this[0].execution_arn}/${var.api.stage_name}/*/v1/*"
 }

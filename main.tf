@@ -6,14 +6,16 @@
 # Concerns live in their own files: api.tf, lambda.tf, table.tf, kms.tf,
 # iam.tf, policies.tf, package.tf, alarms.tf, notifications.tf.
 
-data "aws_caller_identity" "current" {}
+data "aws_caller_identity" "current" {
+  count = var.create ? 1 : 0
+}
 
 data "aws_partition" "current" {}
 
 data "aws_region" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
+  account_id = one(data.aws_caller_identity.current[*].account_id)
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.region
   dns_suffix = data.aws_partition.current.dns_suffix

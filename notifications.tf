@@ -8,11 +8,11 @@
 #   alarms:        the CloudWatch alarms of alarms.tf notify it.
 
 locals {
-  create_notification_topic = var.notifications.create_topic
-  notify_topic_arn          = local.create_notification_topic ? aws_sns_topic.notifications[0].arn : var.notifications.topic_arn
+  create_notification_topic = var.create && var.notifications.create_topic
+  notify_topic_arn          = local.create_notification_topic ? aws_sns_topic.notifications[0].arn : var.create ? var.notifications.topic_arn : null
 
-  create_alarm_topic = var.alarms.create && var.alarms.create_topic
-  alarm_topic_arn    = local.create_alarm_topic ? aws_sns_topic.alarms[0].arn : var.alarms.topic_arn
+  create_alarm_topic = var.create && var.alarms.create && var.alarms.create_topic
+  alarm_topic_arn    = local.create_alarm_topic ? aws_sns_topic.alarms[0].arn : var.create ? var.alarms.topic_arn : null
 }
 
 # --- Notifications ---------------------------------------------------------------

@@ -1,56 +1,56 @@
 output "api_url" {
   description = "The API's base URL (the stage's invoke URL): what `sentinel-tvm credentials --url` takes."
-  value       = aws_api_gateway_stage.this.invoke_url
+  value       = one(aws_api_gateway_stage.this[*].invoke_url)
 }
 
 output "api_id" {
   description = "ID of the REST API."
-  value       = aws_api_gateway_rest_api.this.id
+  value       = one(aws_api_gateway_rest_api.this[*].id)
 }
 
 output "api_execution_arn" {
   description = "Execution ARN of the stage, for callers' identity policies (execute-api:Invoke on \"<this>/POST/v1/credentials\" and so on)."
-  value       = aws_api_gateway_stage.this.execution_arn
+  value       = one(aws_api_gateway_stage.this[*].execution_arn)
 }
 
 output "execution_role_arn" {
   description = "ARN of the vending function's role: the principal vended roles must trust (see modules/protected-role)."
-  value       = aws_iam_role.api.arn
+  value       = one(aws_iam_role.api[*].arn)
 }
 
 output "execution_role_name" {
   description = "Name of the vending function's role."
-  value       = aws_iam_role.api.name
+  value       = one(aws_iam_role.api[*].name)
 }
 
 output "revoker_role_arn" {
   description = "ARN of the revoker's role, which writes the sentinel-tvm-revocations inline policy of vended roles."
-  value       = aws_iam_role.revoker.arn
+  value       = one(aws_iam_role.revoker[*].arn)
 }
 
 output "function_name" {
   description = "Name of the vending function."
-  value       = aws_lambda_function.api.function_name
+  value       = one(aws_lambda_function.api[*].function_name)
 }
 
 output "function_arn" {
   description = "ARN of the vending function."
-  value       = aws_lambda_function.api.arn
+  value       = one(aws_lambda_function.api[*].arn)
 }
 
 output "revoker_function_name" {
   description = "Name of the revoker function."
-  value       = aws_lambda_function.revoker.function_name
+  value       = one(aws_lambda_function.revoker[*].function_name)
 }
 
 output "table_name" {
   description = "Name of the DynamoDB table (sessions, approvals, break-glass events, rate limits)."
-  value       = aws_dynamodb_table.this.name
+  value       = one(aws_dynamodb_table.this[*].name)
 }
 
 output "table_arn" {
   description = "ARN of the DynamoDB table."
-  value       = aws_dynamodb_table.this.arn
+  value       = one(aws_dynamodb_table.this[*].arn)
 }
 
 output "kms_key_arn" {
@@ -60,12 +60,12 @@ output "kms_key_arn" {
 
 output "policy_parameter_name" {
   description = "Name of the SSM SecureString holding the compiled policy bundle."
-  value       = aws_ssm_parameter.policy.name
+  value       = one(aws_ssm_parameter.policy[*].name)
 }
 
 output "policy_parameter_arn" {
   description = "ARN of the SSM SecureString holding the compiled policy bundle."
-  value       = aws_ssm_parameter.policy.arn
+  value       = one(aws_ssm_parameter.policy[*].arn)
 }
 
 output "policy_sha256" {
@@ -85,11 +85,11 @@ output "profiles" {
 
 output "log_group_names" {
   description = "CloudWatch log groups: the vending function's decisions, the revoker, and the API's access log."
-  value = {
-    function = aws_cloudwatch_log_group.api.name
-    revoker  = aws_cloudwatch_log_group.revoker.name
-    access   = aws_cloudwatch_log_group.access.name
-  }
+  value = var.create ? {
+    function = aws_cloudwatch_log_group.api[0].name
+    revoker  = aws_cloudwatch_log_group.revoker[0].name
+    access   = aws_cloudwatch_log_group.access[0].name
+  } : {}
 }
 
 output "alarm_topic_arn" {
@@ -104,7 +104,7 @@ output "notification_topic_arn" {
 
 output "api_stage_arn" {
   description = "ARN of the API's stage (for WAF associations and resource-based policies)."
-  value       = aws_api_gateway_stage.this.arn
+  value       = one(aws_api_gateway_stage.this[*].arn)
 }
 
 output "aws_config_snippets" {
@@ -114,12 +114,12 @@ output "aws_config_snippets" {
 
 output "aws_config" {
   description = "Every profile's ~/.aws/config section, concatenated into one string."
-  value       = join("\n", [for p in local.policy_profiles : local.aws_config_snippets[p]])
+  value       = var.create ? join("\n", [for p in local.policy_profiles : local.aws_config_snippets[p]]) : null
 }
 
 output "revoker_invoke_scp" {
   description = "A service control policy (JSON) that denies invoking the revoker function to everyone but the API function's role; attach it to the account (docs/revocation.md)."
-  value       = data.aws_iam_policy_document.revoker_invoke_scp.json
+  value       = one(data.aws_iam_policy_document.revoker_invoke_scp[*].json)
 }
 
 output "approval_expiry_schedule_arn" {

@@ -20,7 +20,7 @@ locals {
   }[local.handler_source]
   handler_zip_hash = {
     provider = one(data.sentinel_lambda_package.handler[*].source_code_hash)
-    file     = local.handler_source == "file" ? filebase64sha256(coalesce(var.lambda_zip_path, "-")) : null
+    file     = var.create && local.handler_source == "file" ? filebase64sha256(coalesce(var.lambda_zip_path, "-")) : null
     s3       = try(var.lambda_package_s3.source_code_hash, null)
   }[local.handler_source]
   handler_s3_bucket         = try(var.lambda_package_s3.bucket, null)
@@ -29,7 +29,7 @@ locals {
 }
 
 data "sentinel_lambda_package" "handler" {
-  count = local.handler_source == "provider" ? 1 : 0
+  count = var.create && local.handler_source == "provider" ? 1 : 0
 
   architecture = local.goarch
 

@@ -5,16 +5,21 @@
 # SecureString (gzipped and base64-encoded: the function accepts both forms
 # and checks the bundle's sha256 against SENTINEL_POLICY_SHA256), and the
 # compiled role ARNs scope the function's sts:AssumeRole grant.
+#
+# With create = false nothing is deployed and nothing is compiled: a
+# switched-off environment needs no policy files (docs/deploying.md).
 
 locals {
-  policy_bundle    = data.sentinel_policy.this.bundle
-  policy_sha256    = data.sentinel_policy.this.sha256
-  policy_role_arns = data.sentinel_policy.this.role_arns
-  policy_profiles  = data.sentinel_policy.this.profiles
-  policy_value     = base64gzip(local.policy_bundle)
+  policy_bundle    = one(data.sentinel_policy.this[*].bundle)
+  policy_sha256    = one(data.sentinel_policy.this[*].sha256)
+  policy_role_arns = var.create ? data.sentinel_policy.this[0].role_arns : []
+  policy_profiles  = var.create ? data.sentinel_policy.this[0].profiles : []
+  policy_value     = var.create ? base64gzip(local.policy_bundle) : null
 }
 
 data "sentinel_policy" "this" {
+  count = var.create ? 1 : 0
+
   dir       = var.policies_dir
   files     = length(var.policy_files) > 0 ? var.policy_files : null
   run_tests = !var.policy_skip_tests
@@ -28,6 +33,8 @@ data "sentinel_policy" "this" {
 }
 
 resource "aws_ssm_parameter" "policy" {
+  count = var.create ? 1 : 0
+
   name        = local.policy_parameter_name
   description = "Sentinel TVM ${var.name}: compiled policy bundle (base64 of gzip), sha256 ${local.policy_sha256}"
   type        = "SecureString"

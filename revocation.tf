@@ -12,6 +12,8 @@ locals {
 }
 
 resource "terraform_data" "revocation_reach" {
+  count = var.create ? 1 : 0
+
   input = local.revocation_remote_role_arns
 
   lifecycle {

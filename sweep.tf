@@ -5,7 +5,7 @@
 # when someone next acts on the request. See docs/notifications.md.
 
 locals {
-  sweep_enabled = var.approval_expiry_sweep.enabled
+  sweep_enabled = var.create && var.approval_expiry_sweep.enabled
 }
 
 resource "aws_scheduler_schedule_group" "sweep" {
@@ -55,7 +55,7 @@ data "aws_iam_policy_document" "sweep" {
   statement {
     sid       = "InvokeTheAPIFunction"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.api.arn]
+    resources = [aws_lambda_function.api[0].arn]
   }
 }
 
@@ -80,7 +80,7 @@ resource "aws_scheduler_schedule" "approval_expiry" {
   }
 
   target {
-    arn      = aws_lambda_function.api.arn
+    arn      = aws_lambda_function.api[0].arn
     role_arn = aws_iam_role.sweep[0].arn
     input    = jsonencode({ sentinel_tvm_sweep = "approvals" })
 

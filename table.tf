@@ -4,6 +4,8 @@
 # test in test/contract_test.go compares them.
 
 resource "aws_dynamodb_table" "this" {
+  count = var.create ? 1 : 0
+
   name                        = local.table_name
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "pk"

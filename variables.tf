@@ -1,3 +1,9 @@
+variable "create" {
+  description = "Whether to create any resource (false: the module creates nothing, e.g. to switch a deployment off per environment)"
+  type        = bool
+  default     = true
+}
+
 variable "name" {
   description = "Name of the deployment: the function, table, API, roles and log groups are named after it."
   type        = string

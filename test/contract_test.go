@@ -485,13 +485,13 @@ func TestGrantsMatchTheCode(t *testing.T) {
 	infra := map[string]bool{"Logs": true, "XRay": true, "KeyThroughServices": true, "WriterRolesInOtherAccounts": true}
 	// Where each grant must point.
 	resources := map[string]string{
-		"Table":             `[aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]`,
-		"PolicyParameter":   `[aws_ssm_parameter.policy.arn]`,
+		"Table":             `[aws_dynamodb_table.this[0].arn, "${aws_dynamodb_table.this[0].arn}/index/*"]`,
+		"PolicyParameter":   `[aws_ssm_parameter.policy[0].arn]`,
 		"AssumeVendedRoles": `local.vended_role_grants`,
-		"InvokeRevoker":     `[aws_lambda_function.revoker.arn]`,
+		"InvokeRevoker":     `[aws_lambda_function.revoker[0].arn]`,
 		"Notify":            `[local.notify_topic_arn]`,
 		"RevocationPolicy":  `local.revoker_writes`,
-		"SessionTable":      `[aws_dynamodb_table.this.arn]`,
+		"SessionTable":      `[aws_dynamodb_table.this[0].arn]`,
 	}
 	for fn, addr := range map[string]string{"api": "data.aws_iam_policy_document.api", "revoker": "data.aws_iam_policy_document.revoker"} {
 		got := map[string]bool{}
@@ -616,7 +616,7 @@ func TestRoutesDeclaredWithIAMAuth(t *testing.T) {
 	}
 
 	m := parseModule(t, root)
-	if txt := m.text(m.locals["api_body"].Expr); !strings.Contains(txt, `templatefile("${path.module}/api/openapi.gateway.yaml"`) || !strings.Contains(txt, "aws_lambda_function.api.invoke_arn") {
+	if txt := m.text(m.locals["api_body"].Expr); !strings.Contains(txt, `templatefile("${path.module}/api/openapi.gateway.yaml"`) || !strings.Contains(txt, "aws_lambda_function.api[0].invoke_arn") {
 		t.Errorf("api.tf: api_body = %s, want templatefile of api/openapi.gateway.yaml (derived from api/openapi.yaml: TestGatewayBodyUpToDate) with the API function's invoke ARN", txt)
 	}
 	dep := m.block(t, "resource.aws_api_gateway_deployment.this")

@@ -180,11 +180,11 @@ func TestDashboardShowsWhatTheHandlerEmits(t *testing.T) {
 }
 
 // TestDashboardOptional: the dashboard is created unless create_dashboard
-// is false.
+// (or create) is false.
 func TestDashboardOptional(t *testing.T) {
 	m := parseModule(t, root)
 	b := m.block(t, "resource.aws_cloudwatch_dashboard.this")
-	if got := m.text(b.Body.Attributes["count"].Expr); got != "var.create_dashboard ? 1 : 0" {
+	if got := m.text(b.Body.Attributes["count"].Expr); got != "var.create && var.create_dashboard ? 1 : 0" {
 		t.Errorf("count = %s", got)
 	}
 	v := m.block(t, "variable.create_dashboard")

@@ -74,10 +74,10 @@ func TestModuleUsesTheProvider(t *testing.T) {
 		}
 	}
 	for local, want := range map[string]string{
-		"policy_bundle":    "data.sentinel_policy.this.bundle",
-		"policy_sha256":    "data.sentinel_policy.this.sha256",
-		"policy_role_arns": "data.sentinel_policy.this.role_arns",
-		"policy_profiles":  "data.sentinel_policy.this.profiles",
+		"policy_bundle":    "one(data.sentinel_policy.this[*].bundle)",
+		"policy_sha256":    "one(data.sentinel_policy.this[*].sha256)",
+		"policy_role_arns": "var.create ? data.sentinel_policy.this[0].role_arns : []",
+		"policy_profiles":  "var.create ? data.sentinel_policy.this[0].profiles : []",
 	} {
 		if a, ok := m.locals[local]; !ok || m.text(a.Expr) != want {
 			t.Errorf("local.%s should be %s", local, want)

@@ -11,7 +11,8 @@ import (
 // TestRevocationReachPrecondition plans revocation.tf alone, offline, with
 // the module's inputs it reads stubbed: a policy that names roles in
 // another account must not plan without a writer role there, because the
-// revoker would refuse (or, before, mis-write) every revocation of them.
+// revoker would refuse (or, before, mis-write) every revocation of them;
+// with create = false the module deploys nothing and the check is off.
 func TestRevocationReachPrecondition(t *testing.T) {
 	tofu := os.Getenv(envTofu)
 	if tofu == "" {
@@ -30,6 +31,10 @@ variable "policy_role_arns" { type = list(string) }
 variable "revoker_role_name" {
   type    = string
   default = null
+}
+variable "create" {
+  type    = bool
+  default = true
 }
 locals {
   account_id       = "111122223333"
@@ -61,6 +66,8 @@ locals {
 		{"other account, no writer role", []string{"policy_role_arns=[" + local + "," + remote + "]"},
 			"The policy names roles in other accounts (arn:aws:iam::444455556666:role/sentinel/prod-admin), and revoker_role_name is not set"},
 		{"other account with a writer role", []string{"policy_role_arns=[" + local + "," + remote + "]", "revoker_role_name=sentinel-tvm-revocation-writer"}, ""},
+		// create = false: nothing is deployed, so nothing has to reach.
+		{"other account, no writer role, create off", []string{"policy_role_arns=[" + local + "," + remote + "]", "create=false"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"plan", "-input=false", "-no-color", "-lock=false", "-refresh=false"}

@@ -220,6 +220,8 @@ func parse(dir string, overrides map[string]cty.Value) (*mod, error) {
 				_, fe := b.Body.Attributes["for_each"]
 				m.counted[b.Labels[0]+"."+b.Labels[1]] = c || fe
 			case "data":
+				_, c := b.Body.Attributes["count"]
+				m.counted["data."+b.Labels[0]+"."+b.Labels[1]] = c
 				if b.Labels[0] == "aws_iam_policy_document" {
 					m.docs = append(m.docs, b)
 				}
@@ -280,9 +282,36 @@ func functions() map[string]function.Function {
 		"max": stdlib.MaxFunc, "floor": stdlib.FloorFunc, "compact": stdlib.CompactFunc,
 		"tostring": stdlib.MakeToFunc(cty.String), "tolist": stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
 		"toset": stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
-		"can":   tryfunc.CanFunc, "try": tryfunc.TryFunc,
+		"can":   tryfunc.CanFunc, "try": tryfunc.TryFunc, "one": oneFunc,
 	}
 }
+
+// oneFunc is Terraform's one(): the element of a zero- or one-element list
+// or tuple, or null; the module reads its counted resources with it.
+var oneFunc = function.New(&function.Spec{
+	Params: []function.Parameter{{Name: "list", Type: cty.DynamicPseudoType}},
+	Type:   function.StaticReturnType(cty.DynamicPseudoType),
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		v := args[0]
+		if !v.Type().IsListType() && !v.Type().IsTupleType() && !v.Type().IsSetType() {
+			return cty.NilVal, fmt.Errorf("one: want a list, set or tuple, got %s", v.Type().FriendlyName())
+		}
+		if !v.IsKnown() {
+			return cty.DynamicVal, nil
+		}
+		switch n := v.LengthInt(); n {
+		case 0:
+			return cty.NullVal(cty.DynamicPseudoType), nil
+		case 1:
+			it := v.ElementIterator()
+			it.Next()
+			_, e := it.Element()
+			return e, nil
+		default:
+			return cty.NilVal, fmt.Errorf("one: %d elements, want at most one", n)
+		}
+	},
+})
 
 // evalContext evaluates the locals it can (several passes: locals refer to
 // locals) and the policy documents rendered so far.
@@ -303,10 +332,18 @@ func (m *mod) evalContext(rendered map[string]cty.Value) *hcl.EvalContext {
 		}
 		ctx.Variables[typ] = cty.ObjectVal(objs)
 	}
+	// The account's data sources, as one instance where they have a count.
+	current := func(typ string, attrs map[string]cty.Value) cty.Value {
+		v := cty.ObjectVal(attrs)
+		if m.counted["data."+typ+".current"] {
+			v = cty.TupleVal([]cty.Value{v})
+		}
+		return cty.ObjectVal(map[string]cty.Value{"current": v})
+	}
 	data := map[string]cty.Value{
-		"aws_caller_identity": cty.ObjectVal(map[string]cty.Value{"current": cty.ObjectVal(map[string]cty.Value{"account_id": cty.StringVal(account), "arn": cty.StringVal("arn:aws:iam::" + account + ":role/deployer")})}),
-		"aws_partition":       cty.ObjectVal(map[string]cty.Value{"current": cty.ObjectVal(map[string]cty.Value{"partition": cty.StringVal("aws"), "dns_suffix": cty.StringVal("amazonaws.com")})}),
-		"aws_region":          cty.ObjectVal(map[string]cty.Value{"current": cty.ObjectVal(map[string]cty.Value{"region": cty.StringVal(region), "name": cty.StringVal(region)})}),
+		"aws_caller_identity": current("aws_caller_identity", map[string]cty.Value{"account_id": cty.StringVal(account), "arn": cty.StringVal("arn:aws:iam::" + account + ":role/deployer")}),
+		"aws_partition":       current("aws_partition", map[string]cty.Value{"partition": cty.StringVal("aws"), "dns_suffix": cty.StringVal("amazonaws.com")}),
+		"aws_region":          current("aws_region", map[string]cty.Value{"region": cty.StringVal(region), "name": cty.StringVal(region)}),
 	}
 	if len(rendered) > 0 {
 		data["aws_iam_policy_document"] = cty.ObjectVal(rendered)

@@ -92,10 +92,14 @@ func (d *policyDataSource) ValidateConfig(ctx context.Context, req datasource.Va
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Through a module call, inputs are unknown while the configuration is
+	// validated: only known values are checked here, and Read checks the
+	// rest once every value is known.
+	if m.Dir.IsUnknown() || m.Files.IsUnknown() {
+		return
+	}
 	hasDir, hasFiles := !m.Dir.IsNull(), !m.Files.IsNull()
-	if hasDir == hasFiles {
-		resp.Diagnostics.AddAttributeError(path.Root("dir"), "Give exactly one of dir and files",
-			"sentinel_policy compiles either a directory (dir) or file contents (files), not both and not neither.")
+	if exactlyOneSource(&resp.Diagnostics, hasDir, hasFiles) {
 		return
 	}
 	if hasDir && !m.Dir.IsUnknown() && m.Dir.ValueString() == "" {
@@ -114,10 +118,24 @@ func (d *policyDataSource) ValidateConfig(ctx context.Context, req datasource.Va
 	}
 }
 
+// exactlyOneSource adds the error of a configuration with both dir and
+// files or neither, and reports whether it did.
+func exactlyOneSource(diags *diag.Diagnostics, hasDir, hasFiles bool) bool {
+	if hasDir != hasFiles {
+		return false
+	}
+	diags.AddAttributeError(path.Root("dir"), "Give exactly one of dir and files",
+		"sentinel_policy compiles either a directory (dir) or file contents (files), not both and not neither.")
+	return true
+}
+
 func (d *policyDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m policyModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	if exactlyOneSource(&resp.Diagnostics, !m.Dir.IsNull(), !m.Files.IsNull()) {
 		return
 	}
 	runTests := m.RunTests.IsNull() || m.RunTests.ValueBool()

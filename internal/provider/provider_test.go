@@ -219,6 +219,18 @@ func TestPolicyConfigValidation(t *testing.T) {
 			}
 		})
 	}
+	// A module's inputs are unknown during validation: no error then, and
+	// Read still refuses both or neither once the values are known.
+	var resp datasource.ValidateConfigResponse
+	(&policyDataSource{}).ValidateConfig(context.Background(), datasource.ValidateConfigRequest{Config: policyConfig{unknown: true}.config(t)}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Errorf("unknown dir and files: %v", resp.Diagnostics)
+	}
+	for _, c := range []policyConfig{{}, {dir: "x", files: map[string]string{"a.hcl": goodProfiles}}} {
+		if _, diags := readPolicy(t, c); !hasError(diags, "Give exactly one of dir and files") {
+			t.Errorf("read %+v: %v", c, diags)
+		}
+	}
 	_, diags := readPolicy(t, policyConfig{dir: filepath.Join(t.TempDir(), "missing")})
 	if !hasError(diags, "Policy directory not readable") {
 		t.Errorf("missing dir: %v", diags)
@@ -274,6 +286,9 @@ type policyConfig struct {
 	dir      string
 	files    map[string]string
 	runTests *bool
+	// unknown makes dir and files unknown, as a module's inputs are while
+	// Terraform validates the configuration.
+	unknown bool
 }
 
 func (c policyConfig) config(t *testing.T) tfsdk.Config {
@@ -295,6 +310,10 @@ func (c policyConfig) config(t *testing.T) tfsdk.Config {
 	}
 	if c.runTests != nil {
 		vals["run_tests"] = tftypes.NewValue(tftypes.Bool, *c.runTests)
+	}
+	if c.unknown {
+		vals["dir"] = tftypes.NewValue(tftypes.String, tftypes.UnknownValue)
+		vals["files"] = tftypes.NewValue(tftypes.Map{ElementType: tftypes.String}, tftypes.UnknownValue)
 	}
 	return tfsdk.Config{Schema: s, Raw: tftypes.NewValue(typ, vals)}
 }

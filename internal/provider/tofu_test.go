@@ -144,6 +144,58 @@ output "role_arns" {
 	}
 }
 
+// TestTofuPlanThroughAModule plans the data source inside a module whose
+// inputs (one of dir and files null) are unknown while Terraform validates
+// the configuration, as in the Sentinel TVM module.
+func TestTofuPlanThroughAModule(t *testing.T) {
+	e := newTofuEnv(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"main.tf": tofuRequired + `
+module "tvm" {
+  source       = "./tvm"
+  policies_dir = "${path.root}/policy"
+}
+
+output "sha256" {
+  value = module.tvm.sha256
+}
+`,
+		"tvm/main.tf": tofuRequired + `
+variable "policies_dir" {
+  type    = string
+  default = null
+}
+
+variable "policy_files" {
+  type    = map(string)
+  default = {}
+}
+
+data "sentinel_policy" "this" {
+  dir   = var.policies_dir
+  files = length(var.policy_files) > 0 ? var.policy_files : null
+}
+
+output "sha256" {
+  value = data.sentinel_policy.this.sha256
+}
+`,
+		"policy/profiles.hcl": goodProfiles,
+		"policy/rules.hcl":    goodRules,
+	}
+	// Only the local module needs installing: tofu get installs modules, no
+	// providers.
+	e.plan(t, dir, files)
+	if out, ok := e.run(dir, "get", "-no-color"); !ok {
+		t.Fatalf("tofu get:\n%s", out)
+	}
+	out, ok := e.plan(t, dir, files)
+	if !ok || !strings.Contains(out, "sha256 = ") {
+		t.Fatalf("plan through a module failed:\n%s", out)
+	}
+}
+
 func TestTofuPlanBrokenPolicyFails(t *testing.T) {
 	e := newTofuEnv(t)
 	out, ok := e.plan(t, t.TempDir(), map[string]string{

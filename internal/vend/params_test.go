@@ -3,6 +3,7 @@ package vend_test
 import (
 	"testing"
 
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 

@@ -146,8 +146,8 @@ func runListPaging(t *testing.T, h *harness) {
 	}
 	replay(callerARN, "/v1/sessions", map[string]string{"profile": "dev-readonly"})
 	replay(callerARN, "/v1/sessions", map[string]string{"active": "true"})
-	replay(sam, "/v1/sessions", nil)    // another caller, an operator
-	replay(eng2, "/v1/sessions", nil)   // another person
+	replay(sam, "/v1/sessions", nil)  // another caller, an operator
+	replay(eng2, "/v1/sessions", nil) // another person
 	replay(callerARN, "/v1/break-glass", nil)
 	replay(callerARN, "/v1/approvals", nil)
 	for _, caller := range []string{callerARN, alice2} { // alice2: the same role, another session name, the same list

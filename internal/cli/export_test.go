@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +136,19 @@ func TestExportReadsEveryPage(t *testing.T) {
 	}
 	if len(seen) != len(want) {
 		t.Fatalf("exported %d sessions, want %d", len(seen), len(want))
+	}
+
+	// The report reads them all too: no warning, and every vend counted.
+	out := filepath.Join(t.TempDir(), "r.html")
+	res = tvmMain(with([]string{"report", "--from", from, "--to", to, "--output", out}, alice)...)
+	if res.code != 0 || strings.Contains(res.stderr, "warning") {
+		t.Fatalf("report: code %d, stderr %s", res.code, res.stderr)
+	}
+	page, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), ">"+strconv.Itoa(len(want))+"<") {
+		t.Errorf("the report does not count %d vends", len(want))
 	}
 }

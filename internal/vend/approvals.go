@@ -185,7 +185,7 @@ func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiErr
 	// given) and the requests in status (default pending) the caller may
 	// decide. Each gives its first limit+1 visible ones after the cursor,
 	// which hold the merged list's first limit+1.
-	own, err := collect(pg.limit+1, pg.after, func(after store.Cursor, size int) ([]store.ApprovalRequest, error) {
+	own, err := collect(pg.limit+1, true, pg.after, func(after store.Cursor, size int) ([]store.ApprovalRequest, error) {
 		return s.d.Store.ListApprovalsByRequester(ctx, c.caller.ARN, c.caller.User, store.Page{Before: after, Limit: size})
 	}, approvalCursor, func(a store.ApprovalRequest) bool { return status == "" || a.Status == status })
 	if err != nil {
@@ -196,7 +196,7 @@ func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiErr
 		partition = store.ApprovalPending
 	}
 	operator := p.IsOperator(*c.caller)
-	others, err := collect(pg.limit+1, pg.after, func(after store.Cursor, size int) ([]store.ApprovalRequest, error) {
+	others, err := collect(pg.limit+1, true, pg.after, func(after store.Cursor, size int) ([]store.ApprovalRequest, error) {
 		return s.d.Store.ListApprovalsByStatus(ctx, partition, store.Page{Before: after, Limit: size})
 	}, approvalCursor, func(a store.ApprovalRequest) bool {
 		return operator || p.CanApprove(a.Rule, requesterOf(a), *c.caller)

@@ -145,7 +145,7 @@ func (s *Service) listBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 		// holds this person's events only.
 		f.Principal, f.User = c.caller.ARN, c.caller.User
 	}
-	events, err := collect(pg.limit+1, pg.after, func(after store.Cursor, size int) ([]store.BreakGlassEvent, error) {
+	events, err := collect(pg.limit+1, false, pg.after, func(after store.Cursor, size int) ([]store.BreakGlassEvent, error) {
 		f.Before, f.Limit = after, size
 		return s.d.Store.ListBreakGlass(ctx, f)
 	}, breakGlassCursor, func(e store.BreakGlassEvent) bool {

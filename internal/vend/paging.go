@@ -111,17 +111,26 @@ const errMalformedToken = tokenError("malformed page token")
 // nextToken is the token of the page after the record at last.
 func (p pageRequest) nextToken(last store.Cursor) string {
 	b, _ := json.Marshal(pageToken{V: pageTokenVersion, Query: p.digest, Time: last.Time.Unix(), ID: last.ID})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return encodeToken(b)
 }
+
+func encodeToken(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // collect reads the records of list after `after` that keep accepts,
 // newest first, until it holds n of them or the list ends. list reads
-// one batch of at most size records after a cursor; pos is a record's
-// position.
-func collect[T any](n int, after store.Cursor, list func(after store.Cursor, size int) ([]T, error), pos func(T) store.Cursor, keep func(T) bool) ([]T, error) {
+// one batch of at most size records after a cursor (batches of n, or of
+// MaxPageLimit when wide is set: a keep that drops many records, so
+// fewer round trips); pos is a record's position. The reading is bounded
+// by the list, as without paging: a caller who may see few of many
+// records costs a longer read, never a wrong page.
+func collect[T any](n int, wide bool, after store.Cursor, list func(after store.Cursor, size int) ([]T, error), pos func(T) store.Cursor, keep func(T) bool) ([]T, error) {
+	size := n
+	if wide {
+		size = max(n, MaxPageLimit)
+	}
 	var out []T
 	for {
-		batch, err := list(after, n)
+		batch, err := list(after, size)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +139,7 @@ func collect[T any](n int, after store.Cursor, list func(after store.Cursor, siz
 				out = append(out, r)
 			}
 		}
-		if len(out) >= n || len(batch) < n {
+		if len(out) >= n || len(batch) < size {
 			return out, nil
 		}
 		after = pos(batch[len(batch)-1])

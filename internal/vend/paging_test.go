@@ -179,6 +179,11 @@ func runListPaging(t *testing.T, h *harness) {
 		t.Fatalf("paged approvals = %v, want %v", got, approvals)
 	}
 	q := map[string]string{"status": "cancelled"}
+	// Someone who may decide none of them reads through all of them to an
+	// empty page without a token, whatever the limit.
+	if got, tok := pageIDs(t, h, eng2, "/v1/approvals", "approvals", "approval_id", q, 1, func() {}); len(got) != 0 || tok != "" {
+		t.Fatalf("another person's paged cancelled approvals = %v, token %q", got, tok)
+	}
 	got, _ = pageIDs(t, h, sam, "/v1/approvals", "approvals", "approval_id", q, 1, func() {})
 	if !slices.Equal(got, listIDs(t, h, sam, "/v1/approvals", "approvals", "approval_id", q)) || len(got) != 3 {
 		t.Fatalf("operator's paged cancelled approvals = %v", got)

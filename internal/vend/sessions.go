@@ -105,7 +105,7 @@ func (s *Service) listSessions(ctx context.Context, c *call) (Response, *apiErro
 			return s.d.Store.ListSessionsByPrincipal(ctx, c.caller.ARN, c.caller.User, f)
 		}
 	}
-	sessions, err := collect(pg.limit+1, pg.after, list, sessionCursor, func(store.SessionRecord) bool { return true })
+	sessions, err := collect(pg.limit+1, false, pg.after, list, sessionCursor, func(store.SessionRecord) bool { return true })
 	if err != nil {
 		return Response{}, failCause(CodeUnavailable, err, "sessions are unavailable; try again later")
 	}

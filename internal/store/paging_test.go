@@ -138,3 +138,51 @@ func testPaging(t *testing.T, newStore newStoreFunc) {
 		t.Fatalf("expired approvals = %v", got)
 	}
 }
+
+// testPagingConcurrentInserts pages by 2 while another goroutine vends
+// newer sessions: the pages hold every session there was at the start,
+// once each and in order, with new ones (if any) only on the first page.
+func testPagingConcurrentInserts(t *testing.T, newStore newStoreFunc) {
+	ctx, st, _ := setup(t, newStore)
+	for i := range 5 {
+		must(t, st.Vend(ctx, "k", 1000, time.Hour, session(fmt.Sprintf("s%d", i), alice, "", "dev", t0.Add(-time.Duration(10-i)*time.Second))))
+	}
+	before, err := st.ListSessions(ctx, SessionFilter{})
+	must(t, err)
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if err := st.Vend(ctx, "k", 1000, time.Hour, session(fmt.Sprintf("new%03d", i), bob, "", "dev", t0.Add(time.Duration(i)*time.Second))); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	var got []string
+	var cur Cursor
+	for page := 0; ; page++ {
+		ss, err := st.ListSessions(ctx, SessionFilter{Limit: 2, Before: cur})
+		must(t, err)
+		for _, s := range ss {
+			if page > 0 && s.Principal == bob {
+				t.Errorf("page %d holds %s, added after the first page", page, s.ID)
+			}
+			if s.Principal == alice {
+				got = append(got, s.ID)
+			}
+		}
+		if len(ss) < 2 {
+			break
+		}
+		cur = Cursor{ss[len(ss)-1].IssuedAt, ss[len(ss)-1].ID}
+	}
+	close(stop)
+	must(t, <-done)
+	equalIDs(t, "sessions paged during inserts", got, sessionIDs(before)...)
+}

@@ -112,6 +112,7 @@ func runSuite(t *testing.T, newStore newStoreFunc) {
 		{"ListApprovals", testListApprovals},
 		{"BreakGlass", testBreakGlass},
 		{"Paging", testPaging},
+		{"PagingConcurrentInserts", testPagingConcurrentInserts},
 		{"Idempotency", testIdempotency},
 		{"ConcurrentVendsRespectTheLimit", testConcurrentVends},
 		{"ConcurrentApprovalsLoseNone", testConcurrentApprovals},

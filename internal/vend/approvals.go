@@ -164,9 +164,10 @@ var approvalStatuses = []store.ApprovalStatus{
 	store.ApprovalCancelled, store.ApprovalExpired, store.ApprovalUsed,
 }
 
-// listApprovals answers GET /v1/approvals[?status=&limit=&next_token=]: the caller's own
-// requests, and the requests in that status (default pending) the caller
-// may decide (or, for operators, all of them), newest first.
+// listApprovals answers GET /v1/approvals[?status=&limit=&next_token=]:
+// the caller's own requests, and the requests in that status (default
+// pending) the caller may decide (or, for operators, all of them), newest
+// first, paged (paging.go).
 func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiError) {
 	q, filtered := query(c, "status")
 	status := store.ApprovalStatus(q)

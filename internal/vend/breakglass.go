@@ -124,8 +124,9 @@ func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 	return jsonResponse(http.StatusCreated, breakGlassView(e)), nil
 }
 
-// listBreakGlass answers GET /v1/break-glass[?active=true&limit=&next_token=]: the caller's
-// events; operators see everyone's.
+// listBreakGlass answers
+// GET /v1/break-glass[?active=true&limit=&next_token=]: the caller's
+// events; operators see everyone's. Newest first, paged (paging.go).
 func (s *Service) listBreakGlass(ctx context.Context, c *call) (Response, *apiError) {
 	active, aerr := boolQuery(c, "active")
 	if aerr != nil {

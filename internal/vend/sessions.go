@@ -65,9 +65,10 @@ func sessionView(s store.SessionRecord) sessionJSON {
 
 var principalQueryRE = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7E]{1,512}$`)
 
-// listSessions answers GET /v1/sessions[?profile=&principal=&active=true&limit=&next_token=]:
+// listSessions answers
+// GET /v1/sessions[?profile=&principal=&active=true&limit=&next_token=]:
 // the caller's own sessions; operators see everyone's and may filter by
-// principal.
+// principal. Newest first, paged (paging.go).
 func (s *Service) listSessions(ctx context.Context, c *call) (Response, *apiError) {
 	active, aerr := boolQuery(c, "active")
 	if aerr != nil {

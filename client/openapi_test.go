@@ -223,13 +223,28 @@ func TestClientMatchesTheDocument(t *testing.T) {
 			_, _ = alice.ListSessions(ctx, client.SessionFilter{})
 			_, _ = bob.ListSessions(ctx, client.SessionFilter{Profile: "dev-readonly", Principal: "arn:aws:iam::111122223333:role/engineer-dev", ActiveOnly: true})
 		},
-		"GetSession": func() { _, _ = alice.GetSession(ctx, sessionID) },
+		"ListSessionsPage": func() {
+			if p, err := bob.ListSessionsPage(ctx, client.SessionFilter{}, client.PageOptions{Limit: 1}); err == nil && p.NextToken != "" {
+				_, _ = bob.ListSessionsPage(ctx, client.SessionFilter{}, client.PageOptions{Limit: 1, NextToken: p.NextToken})
+			}
+		},
+		"AllSessions": func() { _, _ = client.Collect(alice.AllSessions(ctx, client.SessionFilter{ActiveOnly: true})) },
+		"ListApprovalsPage": func() {
+			_, _ = bob.ListApprovalsPage(ctx, "", client.PageOptions{Limit: 1})
+		},
+		"AllApprovals": func() { _, _ = client.Collect(alice.AllApprovals(ctx, client.ApprovalPending)) },
+		"ListBreakGlassPage": func() {
+			_, _ = bob.ListBreakGlassPage(ctx, false, client.PageOptions{Limit: 1})
+		},
+		"AllBreakGlass": func() { _, _ = client.Collect(alice.AllBreakGlass(ctx, false)) },
+		"GetSession":    func() { _, _ = alice.GetSession(ctx, sessionID) },
 		"Revoke": func() {
 			_, _ = alice.Revoke(ctx, sessionID, client.RevokeRequest{Reason: "lost laptop", BlockMinutes: 10}, client.WithIdempotencyKey("revoke-1"))
 		},
 	}
-	order := []string{"Health", "Profiles", "Credentials", "CreateApproval", "ListApprovals", "GetApproval", "Approve", "Deny", "Cancel",
-		"OpenBreakGlass", "ListBreakGlass", "CloseBreakGlass", "CloseBreakGlassWith", "ListSessions", "GetSession", "Revoke"}
+	order := []string{"Health", "Profiles", "Credentials", "CreateApproval", "ListApprovals", "ListApprovalsPage", "AllApprovals",
+		"GetApproval", "Approve", "Deny", "Cancel", "OpenBreakGlass", "ListBreakGlass", "ListBreakGlassPage", "AllBreakGlass",
+		"CloseBreakGlass", "CloseBreakGlassWith", "ListSessions", "ListSessionsPage", "AllSessions", "GetSession", "Revoke"}
 	for _, name := range order {
 		calls[name]()
 	}

@@ -251,12 +251,18 @@ func (c *Client) CreateApproval(ctx context.Context, req CreateApprovalRequest, 
 
 // ListApprovals lists approval requests the caller may see, optionally in
 // one status: GET /v1/approvals[?status=].
+// It answers the first page (at most MaxPageLimit); ListApprovalsPage and
+// AllApprovals read the others.
 func (c *Client) ListApprovals(ctx context.Context, status string) ([]Approval, error) {
+	return list[Approval](ctx, c, "approvals", "/v1/approvals", approvalQuery(status))
+}
+
+func approvalQuery(status string) url.Values {
 	q := url.Values{}
 	if status != "" {
 		q.Set("status", status)
 	}
-	return list[Approval](ctx, c, "approvals", "/v1/approvals", q)
+	return q
 }
 
 // GetApproval reads one approval request: GET /v1/approvals/{id}.
@@ -321,12 +327,18 @@ func (c *Client) OpenBreakGlass(ctx context.Context, req BreakGlassRequest, opts
 }
 
 // ListBreakGlass lists break-glass events: GET /v1/break-glass[?active=true].
+// It answers the first page (at most MaxPageLimit); ListBreakGlassPage and
+// AllBreakGlass read the others.
 func (c *Client) ListBreakGlass(ctx context.Context, activeOnly bool) ([]BreakGlassEvent, error) {
+	return list[BreakGlassEvent](ctx, c, "events", "/v1/break-glass", breakGlassQuery(activeOnly))
+}
+
+func breakGlassQuery(activeOnly bool) url.Values {
 	q := url.Values{}
 	if activeOnly {
 		q.Set("active", "true")
 	}
-	return list[BreakGlassEvent](ctx, c, "events", "/v1/break-glass", q)
+	return q
 }
 
 // CloseBreakGlassRequest is the body of POST /v1/break-glass/{id}/close.
@@ -378,7 +390,13 @@ type SessionFilter struct {
 }
 
 // ListSessions lists sessions: GET /v1/sessions[?profile=&principal=&active=true].
+// It answers the first page (at most MaxPageLimit); ListSessionsPage and
+// AllSessions read the others.
 func (c *Client) ListSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
+	return list[Session](ctx, c, "sessions", "/v1/sessions", f.query())
+}
+
+func (f SessionFilter) query() url.Values {
 	q := url.Values{}
 	if f.Profile != "" {
 		q.Set("profile", f.Profile)
@@ -389,7 +407,7 @@ func (c *Client) ListSessions(ctx context.Context, f SessionFilter) ([]Session, 
 	if f.ActiveOnly {
 		q.Set("active", "true")
 	}
-	return list[Session](ctx, c, "sessions", "/v1/sessions", q)
+	return q
 }
 
 // GetSession reads one session: GET /v1/sessions/{id}.

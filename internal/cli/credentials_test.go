@@ -229,7 +229,7 @@ func pendingApproval(t *testing.T, srv *clienttest.Server) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		as, err := srv.Store.ListApprovalsByStatus(context.Background(), store.ApprovalPending)
+		as, err := srv.Store.ListApprovalsByStatus(context.Background(), store.ApprovalPending, store.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}

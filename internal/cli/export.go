@@ -133,6 +133,14 @@ func (x *exportWriter) record(row []string, v any) error {
 	return x.enc.Encode(v)
 }
 
+// recordIf writes one record when ok.
+func (x *exportWriter) recordIf(ok bool, row []string, v any) error {
+	if !ok {
+		return nil
+	}
+	return x.record(row, v)
+}
+
 // page ends a page: flush, and move the progress bar.
 func (x *exportWriter) page(read int) error {
 	if x.csv != nil {
@@ -218,45 +226,23 @@ every value as is.`,
 		read := 0
 		switch kind {
 		case "sessions":
-			ss, err := c.ListSessions(ctx, client.SessionFilter{})
-			if err != nil {
-				return refusal(err)
-			}
-			warn(capWarning("sessions", len(ss), oldestOf(ss, func(s client.Session) time.Time { return s.IssuedAt }), from))
-			for _, s := range ss {
-				if inPeriod(s.IssuedAt) {
-					if err := x.record(sessionRow(s), s); err != nil {
-						return err
-					}
-				}
-			}
-			read = len(ss)
+			err = streamPeriod(c.AllSessions(ctx, client.SessionFilter{}), func(s client.Session) time.Time { return s.IssuedAt }, from,
+				func(s client.Session) error { return x.recordIf(inPeriod(s.IssuedAt), sessionRow(s), s) },
+				func(n int) error { read = n; return x.page(n) })
 		case "approvals":
-			err = listApprovals(ctx, c, from, warn, func(as []client.Approval) error {
+			err = listApprovals(ctx, c, from, func(as []client.Approval) error {
 				for _, a := range as {
-					if inPeriod(a.CreatedAt) {
-						if err := x.record(approvalRow(a), a); err != nil {
-							return err
-						}
+					if err := x.recordIf(inPeriod(a.CreatedAt), approvalRow(a), a); err != nil {
+						return err
 					}
 				}
 				read += len(as)
 				return x.page(read)
 			})
 		case "break-glass":
-			es, err := c.ListBreakGlass(ctx, false)
-			if err != nil {
-				return refusal(err)
-			}
-			warn(capWarning("break-glass events", len(es), oldestOf(es, func(e client.BreakGlassEvent) time.Time { return e.OpenedAt }), from))
-			for _, e := range es {
-				if inPeriod(e.OpenedAt) {
-					if err := x.record(breakGlassRow(e), e); err != nil {
-						return err
-					}
-				}
-			}
-			read = len(es)
+			err = streamPeriod(c.AllBreakGlass(ctx, false), func(e client.BreakGlassEvent) time.Time { return e.OpenedAt }, from,
+				func(e client.BreakGlassEvent) error { return x.recordIf(inPeriod(e.OpenedAt), breakGlassRow(e), e) },
+				func(n int) error { read = n; return x.page(n) })
 		case "decisions":
 			err = d.read(ctx, &o, c.Region(), from, to, func(e decisionlog.Event) error {
 				if err := x.record(decisionRow(e), decisionJSON(e)); err != nil {

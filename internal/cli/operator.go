@@ -110,6 +110,39 @@ func profilesCommand() *cobra.Command {
 	})
 }
 
+// --- paging ---
+
+// pageFlags are the list commands' --limit and --next-token.
+type pageFlags struct {
+	limit int
+	next  string
+	flags *pflag.FlagSet
+}
+
+func (p *pageFlags) register(f *pflag.FlagSet) {
+	p.flags = f
+	f.IntVar(&p.limit, "limit", 0, fmt.Sprintf("at most this many, from 1 to %d (default %d)", client.MaxPageLimit, client.MaxPageLimit))
+	f.StringVar(&p.next, "next-token", "", "the next page: the token a previous page printed (same other flags)")
+}
+
+func (p *pageFlags) options() (client.PageOptions, error) {
+	if p.flags.Changed("limit") && (p.limit < 1 || p.limit > client.MaxPageLimit) {
+		return client.PageOptions{}, usagef("--limit %d is not from 1 to %d", p.limit, client.MaxPageLimit)
+	}
+	return client.PageOptions{Limit: p.limit, NextToken: p.next}, nil
+}
+
+// print ends a page's human output with how to read the next page, if
+// any (--json has next_token in the service's body); err is the
+// printing's.
+func (p *pageFlags) print(o *clientOptions, w io.Writer, next string, err error) error {
+	if err != nil || o.json || next == "" {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "More follow: add --next-token %s\n", next)
+	return err
+}
+
 // --- approvals ---
 
 var approvalStatuses = []string{client.ApprovalPending, client.ApprovalApproved, client.ApprovalDenied,
@@ -118,8 +151,9 @@ var approvalStatuses = []string{client.ApprovalPending, client.ApprovalApproved,
 func approvalsCommand() *cobra.Command {
 	var o clientOptions
 	var status string
+	var pg pageFlags
 	cmd := clientCommand(&cobra.Command{
-		Use:   "approvals [--status S]",
+		Use:   "approvals [--status S] [--limit N] [--next-token T]",
 		Short: "List approval requests: your own, and those you may decide",
 		Example: `  sentinel-tvm approvals --url http://127.0.0.1:8080 --status pending
   sentinel-tvm approvals --json | jq -r '.approvals[].approval_id'`,
@@ -128,15 +162,20 @@ func approvalsCommand() *cobra.Command {
 		if status != "" && !slices.Contains(approvalStatuses, status) {
 			return usagef("--status %q is not one of %s", status, strings.Join(approvalStatuses, ", "))
 		}
-		as, err := c.ListApprovals(ctx, status)
+		po, err := pg.options()
 		if err != nil {
 			return err
 		}
-		return printList(&o, stdout, as, []string{"ID", "STATUS", "PROFILE", "REQUESTER", "CREATED", "EXPIRES", "JUSTIFICATION"}, func(a client.Approval) []string {
+		p, err := c.ListApprovalsPage(ctx, status, po)
+		if err != nil {
+			return err
+		}
+		return pg.print(&o, stdout, p.NextToken, printList(&o, stdout, p.Approvals, []string{"ID", "STATUS", "PROFILE", "REQUESTER", "CREATED", "EXPIRES", "JUSTIFICATION"}, func(a client.Approval) []string {
 			return []string{a.ApprovalID, a.Status, a.Profile, a.Requester, fmtTime(a.CreatedAt), fmtTime(a.ExpiresAt), dash(a.Justification)}
-		})
+		}))
 	})
 	cmd.Flags().StringVar(&status, "status", "", "only requests in this status: "+strings.Join(approvalStatuses, ", "))
+	pg.register(cmd.Flags())
 	return cmd
 }
 
@@ -339,21 +378,27 @@ func printBreakGlass(w io.Writer, e *client.BreakGlassEvent) {
 func breakGlassListCommand() *cobra.Command {
 	var o clientOptions
 	var active bool
+	var pg pageFlags
 	cmd := clientCommand(&cobra.Command{
-		Use:     "list [--active]",
+		Use:     "list [--active] [--limit N] [--next-token T]",
 		Short:   "List break-glass events",
 		Example: "  sentinel-tvm break-glass list --url http://127.0.0.1:8080 --active",
 		Args:    noArgs,
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
-		es, err := c.ListBreakGlass(ctx, active)
+		po, err := pg.options()
 		if err != nil {
 			return err
 		}
-		return printList(&o, stdout, es, []string{"ID", "STATUS", "PROFILE", "PRINCIPAL", "REASON", "OPENED", "EXPIRES"}, func(e client.BreakGlassEvent) []string {
+		p, err := c.ListBreakGlassPage(ctx, active, po)
+		if err != nil {
+			return err
+		}
+		return pg.print(&o, stdout, p.NextToken, printList(&o, stdout, p.Events, []string{"ID", "STATUS", "PROFILE", "PRINCIPAL", "REASON", "OPENED", "EXPIRES"}, func(e client.BreakGlassEvent) []string {
 			return []string{e.EventID, e.Status, dash(e.Profile), dash(e.Principal), dash(e.ReasonCode), fmtTime(e.OpenedAt), fmtTime(e.ExpiresAt)}
-		})
+		}))
 	})
 	cmd.Flags().BoolVar(&active, "active", false, "only events still open")
+	pg.register(cmd.Flags())
 	return cmd
 }
 
@@ -375,25 +420,31 @@ func breakGlassCloseCommand() *cobra.Command {
 func sessionsCommand() *cobra.Command {
 	var o clientOptions
 	var f client.SessionFilter
+	var pg pageFlags
 	cmd := clientCommand(&cobra.Command{
-		Use:   "sessions [--profile P] [--principal ARN] [--active]",
+		Use:   "sessions [--profile P] [--principal ARN] [--active] [--limit N] [--next-token T]",
 		Short: "List vended sessions: your own, or everyone's for operators",
 		Example: `  sentinel-tvm sessions --url http://127.0.0.1:8080 --active
   sentinel-tvm sessions --profile prod-admin --principal arn:aws:iam::111122223333:role/engineer-dev --json`,
 		Args: noArgs,
 	}, &o, func(ctx context.Context, c *client.Client, stdout io.Writer) error {
-		ss, err := c.ListSessions(ctx, f)
+		po, err := pg.options()
 		if err != nil {
 			return err
 		}
-		return printList(&o, stdout, ss, []string{"ID", "STATUS", "PROFILE", "PRINCIPAL", "VIA", "ISSUED", "EXPIRES"}, func(s client.Session) []string {
+		p, err := c.ListSessionsPage(ctx, f, po)
+		if err != nil {
+			return err
+		}
+		return pg.print(&o, stdout, p.NextToken, printList(&o, stdout, p.Sessions, []string{"ID", "STATUS", "PROFILE", "PRINCIPAL", "VIA", "ISSUED", "EXPIRES"}, func(s client.Session) []string {
 			return []string{s.SessionID, s.Status, s.Profile, s.Principal, dash(s.Via), fmtTime(s.IssuedAt), fmtTime(s.ExpiresAt)}
-		})
+		}))
 	})
 	fl := cmd.Flags()
 	fl.StringVar(&f.Profile, "profile", "", "only sessions of this TVM profile")
 	fl.StringVar(&f.Principal, "principal", "", "only sessions of this principal ARN (operators)")
 	fl.BoolVar(&f.ActiveOnly, "active", false, "only sessions not yet expired or revoked")
+	pg.register(fl)
 	return cmd
 }
 

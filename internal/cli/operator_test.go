@@ -70,6 +70,9 @@ func TestOperatorUsage(t *testing.T) {
 		{with([]string{"revoke", "s1", "--reason", "r", "--block-minutes", "-1"}, alice), "--block-minutes -1 must be from 1 to 1440"},
 		{with([]string{"sessions", "--active=maybe"}, alice), "invalid argument"},
 		{with([]string{"approvals", "--bogus"}, alice), "unknown flag: --bogus"},
+		{with([]string{"sessions", "--limit", "0"}, alice), "--limit 0 is not from 1 to 100"},
+		{with([]string{"approvals", "--limit", "101"}, alice), "--limit 101 is not from 1 to 100"},
+		{with([]string{"break-glass", "list", "--limit", "-1"}, alice), "--limit -1 is not from 1 to 100"},
 	} {
 		t.Run(strings.Join(tc.args[:min(len(tc.args), 3)], " "), func(t *testing.T) {
 			r := tvmMain(tc.args...)
@@ -388,5 +391,42 @@ expires        TIME
 	r = as("carol", "break-glass", "close", id)
 	if r.code != ExitFailure || !strings.HasPrefix(r.stderr, "sentinel-tvm: conflict: ") {
 		t.Errorf("close again: code %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestOperatorListPaging: the list commands read one page with --limit,
+// print how to read the next (the token in the body with --json), and
+// read it with --next-token; a token with other flags is refused.
+func TestOperatorListPaging(t *testing.T) {
+	srv := clienttest.NewServer(t)
+	alice, _ := operatorSetup(t, srv)
+	for range 3 {
+		if r := tvmMain(with([]string{"credentials", "--profile", "dev-readonly"}, alice)...); r.code != ExitOK {
+			t.Fatalf("credentials: %d %s", r.code, r.stderr)
+		}
+	}
+	r := tvmMain(with([]string{"sessions", "--limit", "2", "--json"}, alice)...)
+	page := jsonObject(t, r.stdout)
+	token, _ := page["next_token"].(string)
+	if ss, _ := page["sessions"].([]any); r.code != ExitOK || len(ss) != 2 || token == "" {
+		t.Fatalf("first page: code %d, %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = tvmMain(with([]string{"sessions", "--limit", "2"}, alice)...)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != ExitOK || len(lines) != 4 ||
+		lines[3] != "More follow: add --next-token "+token {
+		t.Fatalf("first page, human: code %d\n%s", r.code, r.stdout)
+	}
+	r = tvmMain(with([]string{"sessions", "--limit", "2", "--next-token", token}, alice)...)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != ExitOK || len(lines) != 2 || strings.Contains(r.stdout, "More follow") {
+		t.Fatalf("last page: code %d\n%s", r.code, r.stdout)
+	}
+	r = tvmMain(with([]string{"sessions", "--active", "--next-token", token}, alice)...)
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "next_token belongs to another query") {
+		t.Fatalf("token with another filter: code %d, %s", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"approvals", "--limit", "1", "--json"}, {"break-glass", "list", "--limit", "1", "--json"}} {
+		if r := tvmMain(with(args, alice)...); r.code != ExitOK {
+			t.Errorf("%v: code %d, %s", args, r.code, r.stderr)
+		}
 	}
 }

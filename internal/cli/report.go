@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,6 @@ import (
 	"github.com/sentinel-tvm/sentinel-tvm/client"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/decisionlog"
 	usagereport "github.com/sentinel-tvm/sentinel-tvm/internal/report"
-	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 )
 
 // periodOptions are --since or --from/--to of report and export.
@@ -131,48 +131,57 @@ func (d *decisionSource) read(ctx context.Context, o *clientOptions, region stri
 	return decisionlog.ReadCloudWatch(ctx, cloudwatchlogs.NewFromConfig(cfg), d.logGroup, from, to, keep, progress)
 }
 
-// listCap is how many items a list route answers at most (newest first);
-// the routes have no pages yet.
-const listCap = store.DefaultListLimit
-
-// capWarning says when a list came back full and its oldest item is still
-// inside the period: older items of the period are missing.
-func capWarning(what string, n int, oldest, from time.Time) string {
-	if n < listCap || oldest.IsZero() || oldest.Before(from) {
-		return ""
-	}
-	return fmt.Sprintf("The TVM answered its maximum of %d %s, the oldest from %s: %s of the period before then are missing. Ask for a shorter period.",
-		listCap, what, oldest.UTC().Format(time.RFC3339), what)
-}
-
-func oldestOf[T any](items []T, at func(T) time.Time) time.Time {
-	var o time.Time
-	for _, it := range items {
-		if t := at(it); !t.IsZero() && (o.IsZero() || t.Before(o)) {
-			o = t
-		}
-	}
-	return o
-}
-
-// listApprovals reads the approvals the caller may see, one status at a
-// time (the API lists others' requests by status).
-func listApprovals(ctx context.Context, c *client.Client, from time.Time, warn func(string), page func([]client.Approval) error) error {
-	seen := map[string]bool{}
-	for _, status := range approvalStatuses {
-		as, err := c.ListApprovals(ctx, status)
+// streamPeriod reads a newest-first list (every page of it) down to the
+// start of a period: fn gets each item from from on, and the reading
+// stops at the first item older than from, every later one being older
+// still. progress gets the count of items read after each page's worth.
+func streamPeriod[T any](seq iter.Seq2[T, error], at func(T) time.Time, from time.Time, fn func(T) error, progress func(int) error) error {
+	n := 0
+	for it, err := range seq {
 		if err != nil {
 			return refusal(err)
 		}
-		if w := capWarning(status+" approval requests", len(as), oldestOf(as, func(a client.Approval) time.Time { return a.CreatedAt }), from); w != "" {
-			warn(w)
+		if at(it).Before(from) {
+			break
 		}
-		fresh := as[:0]
-		for _, a := range as {
-			if !seen[a.ApprovalID] {
-				seen[a.ApprovalID] = true
-				fresh = append(fresh, a)
+		n++
+		if err := fn(it); err != nil {
+			return err
+		}
+		if progress != nil && n%client.MaxPageLimit == 0 {
+			if err := progress(n); err != nil {
+				return err
 			}
+		}
+	}
+	if progress != nil {
+		return progress(n)
+	}
+	return nil
+}
+
+// listApprovals reads the approvals the caller may see created from from
+// on, one status at a time (the API lists others' requests by status),
+// each status's list page by page.
+func listApprovals(ctx context.Context, c *client.Client, from time.Time, page func([]client.Approval) error) error {
+	seen := map[string]bool{}
+	for _, status := range approvalStatuses {
+		var fresh []client.Approval
+		err := streamPeriod(c.AllApprovals(ctx, status), func(a client.Approval) time.Time { return a.CreatedAt }, from,
+			func(a client.Approval) error {
+				if !seen[a.ApprovalID] {
+					seen[a.ApprovalID] = true
+					fresh = append(fresh, a)
+				}
+				if len(fresh) < client.MaxPageLimit {
+					return nil
+				}
+				err := page(fresh)
+				fresh = fresh[:0]
+				return err
+			}, nil)
+		if err != nil {
+			return err
 		}
 		if err := page(fresh); err != nil {
 			return err
@@ -180,6 +189,12 @@ func listApprovals(ctx context.Context, c *client.Client, from time.Time, warn f
 	}
 	return nil
 }
+
+// reportLookback is how long before the period the report reads sessions
+// and break-glass events: a session issued before the period may be
+// revoked in it (STS sessions last at most 12 hours), and an event opened
+// before it may still be open.
+const reportLookback = 24 * time.Hour
 
 func reportCommand() *cobra.Command {
 	var o clientOptions
@@ -226,17 +241,22 @@ either, the report leaves them out.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "sentinel-tvm: warning: %s\n", w)
 			}
 		}
-		if in.Sessions, err = c.ListSessions(ctx, client.SessionFilter{}); err != nil {
-			return refusal(err)
+		collect := func(dst *[]client.Session) func(client.Session) error {
+			return func(s client.Session) error { *dst = append(*dst, s); return nil }
 		}
-		warn(capWarning("sessions", len(in.Sessions), oldestOf(in.Sessions, func(s client.Session) time.Time { return s.IssuedAt }), from))
-		if err := listApprovals(ctx, c, from, warn, func(as []client.Approval) error { in.Approvals = append(in.Approvals, as...); return nil }); err != nil {
+		err = streamPeriod(c.AllSessions(ctx, client.SessionFilter{}), func(s client.Session) time.Time { return s.IssuedAt },
+			from.Add(-reportLookback), collect(&in.Sessions), nil)
+		if err != nil {
 			return err
 		}
-		if in.BreakGlass, err = c.ListBreakGlass(ctx, false); err != nil {
-			return refusal(err)
+		if err := listApprovals(ctx, c, from, func(as []client.Approval) error { in.Approvals = append(in.Approvals, as...); return nil }); err != nil {
+			return err
 		}
-		warn(capWarning("break-glass events", len(in.BreakGlass), oldestOf(in.BreakGlass, func(e client.BreakGlassEvent) time.Time { return e.OpenedAt }), from))
+		err = streamPeriod(c.AllBreakGlass(ctx, false), func(e client.BreakGlassEvent) time.Time { return e.OpenedAt }, from.Add(-reportLookback),
+			func(e client.BreakGlassEvent) error { in.BreakGlass = append(in.BreakGlass, e); return nil }, nil)
+		if err != nil {
+			return err
+		}
 		if d.given() {
 			err := d.read(ctx, &o, c.Region(), from, to, func(e decisionlog.Event) error { in.Decisions = append(in.Decisions, e); return nil }, nil)
 			if err != nil {

@@ -104,10 +104,10 @@ func testVendApprovedConsumesOnce(t *testing.T, newStore newStoreFunc) {
 	if a.Status != ApprovalUsed || a.UsedBySession != "s1" || !a.UsedAt.Equal(t0) {
 		t.Fatalf("approval after the vend: %+v", a)
 	}
-	used, err := st.ListApprovalsByStatus(ctx, ApprovalUsed)
+	used, err := st.ListApprovalsByStatus(ctx, ApprovalUsed, Page{})
 	must(t, err)
 	equalIDs(t, "used", approvalIDs(used), "ap1")
-	approved, err := st.ListApprovalsByStatus(ctx, ApprovalApproved)
+	approved, err := st.ListApprovalsByStatus(ctx, ApprovalApproved, Page{})
 	must(t, err)
 	equalIDs(t, "approved", approvalIDs(approved))
 	s2 := session("s2", alice, "", "prod", t0)

@@ -271,7 +271,7 @@ func (d *Dynamo) GetSession(ctx context.Context, id string) (SessionRecord, erro
 // ListSessionsByPrincipal implements Sessions (GSI1).
 func (d *Dynamo) ListSessionsByPrincipal(ctx context.Context, principal, user string, f SessionFilter) ([]SessionRecord, error) {
 	f.Principal = ""
-	q := d.query(IndexGSI1, AttrGSI1PK, personPK(principal, user), AttrGSI1SK, kindSession+"#", "")
+	q := d.query(IndexGSI1, AttrGSI1PK, personPK(principal, user), AttrGSI1SK, kindSession+"#", "", f.Before.sk(kindSession))
 	return listQuery(ctx, d, q, f.limit(), "list sessions", func(it sessionItem) (SessionRecord, bool) {
 		s := it.record()
 		return s.at(d.opt.now()), f.match(s, d.opt.now())
@@ -285,7 +285,7 @@ func (d *Dynamo) ListSessions(ctx context.Context, f SessionFilter) ([]SessionRe
 	if f.ActiveOnly {
 		from = createdSK(kindSession, d.opt.now().Add(-maxSessionLifetime), "")
 	}
-	q := d.query(IndexGSI2, AttrGSI2PK, kindSession, AttrGSI2SK, kindSession+"#", from)
+	q := d.query(IndexGSI2, AttrGSI2PK, kindSession, AttrGSI2SK, kindSession+"#", from, f.Before.sk(kindSession))
 	return listQuery(ctx, d, q, f.limit(), "list sessions", func(it sessionItem) (SessionRecord, bool) {
 		s := it.record()
 		return s.at(d.opt.now()), f.match(s, d.opt.now())
@@ -359,24 +359,24 @@ func (d *Dynamo) GetApproval(ctx context.Context, id string) (ApprovalRequest, e
 }
 
 // ListApprovalsByRequester implements Approvals (GSI1).
-func (d *Dynamo) ListApprovalsByRequester(ctx context.Context, principal, user string) ([]ApprovalRequest, error) {
-	q := d.query(IndexGSI1, AttrGSI1PK, personPK(principal, user), AttrGSI1SK, kindApproval+"#", "")
-	return listQuery(ctx, d, q, DefaultListLimit, "list approvals", func(it approvalItem) (ApprovalRequest, bool) {
+func (d *Dynamo) ListApprovalsByRequester(ctx context.Context, principal, user string, p Page) ([]ApprovalRequest, error) {
+	q := d.query(IndexGSI1, AttrGSI1PK, personPK(principal, user), AttrGSI1SK, kindApproval+"#", "", p.Before.sk(kindApproval))
+	return listQuery(ctx, d, q, p.limit(), "list approvals", func(it approvalItem) (ApprovalRequest, bool) {
 		return it.record().at(d.opt.now()), true
 	})
 }
 
 // ListApprovalsByStatus implements Approvals (GSI2, partitioned by the
 // stored status; expired is read from pending, approved and expired).
-func (d *Dynamo) ListApprovalsByStatus(ctx context.Context, status ApprovalStatus) ([]ApprovalRequest, error) {
+func (d *Dynamo) ListApprovalsByStatus(ctx context.Context, status ApprovalStatus, p Page) ([]ApprovalRequest, error) {
 	stored := []ApprovalStatus{status}
 	if status == ApprovalExpired {
 		stored = []ApprovalStatus{ApprovalPending, ApprovalApproved, ApprovalExpired}
 	}
 	var out []ApprovalRequest
 	for _, st := range stored {
-		q := d.query(IndexGSI2, AttrGSI2PK, approvalStatusPK(st), AttrGSI2SK, kindApproval+"#", "")
-		got, err := listQuery(ctx, d, q, DefaultListLimit, "list approvals", func(it approvalItem) (ApprovalRequest, bool) {
+		q := d.query(IndexGSI2, AttrGSI2PK, approvalStatusPK(st), AttrGSI2SK, kindApproval+"#", "", p.Before.sk(kindApproval))
+		got, err := listQuery(ctx, d, q, p.limit(), "list approvals", func(it approvalItem) (ApprovalRequest, bool) {
 			a := it.record().at(d.opt.now())
 			return a, a.Status == status
 		})
@@ -385,7 +385,7 @@ func (d *Dynamo) ListApprovalsByStatus(ctx context.Context, status ApprovalStatu
 		}
 		out = append(out, got...)
 	}
-	return newestFirst(out, DefaultListLimit, func(a ApprovalRequest) string {
+	return newestFirst(out, p.limit(), func(a ApprovalRequest) string {
 		return createdSK(kindApproval, a.CreatedAt, a.ID)
 	}), nil
 }
@@ -398,7 +398,7 @@ func (d *Dynamo) ExpireApprovals(ctx context.Context, limit int) ([]ApprovalRequ
 	limit = orDefault(limit)
 	var out []ApprovalRequest
 	for _, st := range []ApprovalStatus{ApprovalPending, ApprovalApproved} {
-		q := d.query(IndexGSI2, AttrGSI2PK, approvalStatusPK(st), AttrGSI2SK, kindApproval+"#", "")
+		q := d.query(IndexGSI2, AttrGSI2PK, approvalStatusPK(st), AttrGSI2SK, kindApproval+"#", "", "")
 		due, err := listQuery(ctx, d, q, limit, "list approvals to expire", func(it approvalItem) (ApprovalRequest, bool) {
 			a := it.record()
 			return a, a.at(d.opt.now()).Status == ApprovalExpired
@@ -540,7 +540,7 @@ func (d *Dynamo) ActiveBreakGlass(ctx context.Context, principal, user, profile 
 
 // ListBreakGlass implements BreakGlass (GSI2).
 func (d *Dynamo) ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]BreakGlassEvent, error) {
-	q := d.query(IndexGSI2, AttrGSI2PK, kindBreakGlass, AttrGSI2SK, kindBreakGlass+"#", "")
+	q := d.query(IndexGSI2, AttrGSI2PK, kindBreakGlass, AttrGSI2SK, kindBreakGlass+"#", "", f.Before.sk(kindBreakGlass))
 	return listQuery(ctx, d, q, f.limit(), "list break-glass", func(it breakGlassItem) (BreakGlassEvent, bool) {
 		e := it.record()
 		return e.at(d.opt.now()), f.match(e, d.opt.now())
@@ -747,12 +747,25 @@ func (d *Dynamo) deletePointer(ctx context.Context, k key, target string) error 
 
 // query builds a newest-first query of one index partition whose sort keys
 // start with prefix (and, when from is set, are at least from).
-func (d *Dynamo) query(index, pkAttr, pk, skAttr, prefix, from string) *dynamodb.QueryInput {
+//
+// A cursor (the sort key of the last record of the previous page, or "")
+// reads only the keys below it: BETWEEN the prefix (or from) and the
+// cursor, whose every key starts with the prefix as the cursor does;
+// listQuery drops the cursor's own record, which BETWEEN includes (a
+// cursor below from reads the cursor's record alone, hence nothing).
+func (d *Dynamo) query(index, pkAttr, pk, skAttr, prefix, from, cursor string) *dynamodb.QueryInput {
 	cond := "#ipk = :pk AND begins_with(#isk, :prefix)"
 	values := map[string]types.AttributeValue{":pk": str(pk), ":prefix": str(prefix)}
+	lo := prefix
 	if from != "" {
 		cond = "#ipk = :pk AND #isk >= :from"
 		values = map[string]types.AttributeValue{":pk": str(pk), ":from": str(from)}
+		lo = from
+	}
+	if cursor != "" {
+		lo = min(lo, cursor) // BETWEEN refuses a lower bound above the upper
+		cond = "#ipk = :pk AND #isk BETWEEN :lo AND :cursor"
+		values = map[string]types.AttributeValue{":pk": str(pk), ":lo": str(lo), ":cursor": str(cursor)}
 	}
 	return &dynamodb.QueryInput{
 		TableName:                 aws.String(d.table),
@@ -776,6 +789,9 @@ func listQuery[I, R any](ctx context.Context, d *Dynamo, q *dynamodb.QueryInput,
 			return nil, unavailable(op, err)
 		}
 		for _, raw := range page.Items {
+			if cursor, ok := q.ExpressionAttributeValues[":cursor"]; ok && equalAttr(raw[q.ExpressionAttributeNames["#isk"]], cursor) {
+				continue // the previous page's last record
+			}
 			var it I
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return nil, unavailable(op, err)
@@ -786,6 +802,13 @@ func listQuery[I, R any](ctx context.Context, d *Dynamo, q *dynamodb.QueryInput,
 		}
 	}
 	return out, nil
+}
+
+// equalAttr reports whether two string attributes are equal.
+func equalAttr(a, b types.AttributeValue) bool {
+	as, ok1 := a.(*types.AttributeValueMemberS)
+	bs, ok2 := b.(*types.AttributeValueMemberS)
+	return ok1 && ok2 && as.Value == bs.Value
 }
 
 // cancelled is a transaction DynamoDB cancelled, with a reason per item.

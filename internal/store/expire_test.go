@@ -74,7 +74,7 @@ func testExpireOnce(t *testing.T, newStore newStoreFunc) {
 	if a.Status != ApprovalExpired {
 		t.Errorf("ap-pending reads %s", a.Status)
 	}
-	list, err := st.ListApprovalsByStatus(ctx, ApprovalExpired)
+	list, err := st.ListApprovalsByStatus(ctx, ApprovalExpired, Page{})
 	must(t, err)
 	equalIDs(t, "expired list", sortedIDs(approvalIDs(list)), "ap-approved", "ap-pending")
 	// A stored expiry cannot be decided, cancelled or used.

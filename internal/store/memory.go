@@ -160,8 +160,9 @@ func (m *Memory) listSessions(f SessionFilter, in func(SessionRecord) bool) ([]S
 	defer m.mu.Unlock()
 	now := m.opt.now()
 	var out []SessionRecord
+	cursor := f.Before.sk(kindSession)
 	for _, s := range m.sessions {
-		if in(s) && f.match(s, now) {
+		if in(s) && f.match(s, now) && before(createdSK(kindSession, s.IssuedAt, s.ID), cursor) {
 			out = append(out, s.at(now))
 		}
 	}
@@ -223,27 +224,28 @@ func (m *Memory) GetApproval(ctx context.Context, id string) (ApprovalRequest, e
 }
 
 // ListApprovalsByRequester implements Approvals.
-func (m *Memory) ListApprovalsByRequester(ctx context.Context, principal, user string) ([]ApprovalRequest, error) {
-	return m.listApprovals(func(a ApprovalRequest) bool { return a.Principal == principal && a.User == user })
+func (m *Memory) ListApprovalsByRequester(ctx context.Context, principal, user string, p Page) ([]ApprovalRequest, error) {
+	return m.listApprovals(p, func(a ApprovalRequest) bool { return a.Principal == principal && a.User == user })
 }
 
 // ListApprovalsByStatus implements Approvals.
-func (m *Memory) ListApprovalsByStatus(ctx context.Context, status ApprovalStatus) ([]ApprovalRequest, error) {
-	return m.listApprovals(func(a ApprovalRequest) bool { return a.Status == status })
+func (m *Memory) ListApprovalsByStatus(ctx context.Context, status ApprovalStatus, p Page) ([]ApprovalRequest, error) {
+	return m.listApprovals(p, func(a ApprovalRequest) bool { return a.Status == status })
 }
 
 // listApprovals lists approvals whose effective state passes in.
-func (m *Memory) listApprovals(in func(ApprovalRequest) bool) ([]ApprovalRequest, error) {
+func (m *Memory) listApprovals(p Page, in func(ApprovalRequest) bool) ([]ApprovalRequest, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.opt.now()
+	cursor := p.Before.sk(kindApproval)
 	var out []ApprovalRequest
 	for _, a := range m.approvals {
-		if a = a.at(now); in(a) {
+		if a = a.at(now); in(a) && before(createdSK(kindApproval, a.CreatedAt, a.ID), cursor) {
 			out = append(out, a.clone())
 		}
 	}
-	return newestFirst(out, DefaultListLimit, func(a ApprovalRequest) string {
+	return newestFirst(out, p.limit(), func(a ApprovalRequest) string {
 		return createdSK(kindApproval, a.CreatedAt, a.ID)
 	}), nil
 }
@@ -365,8 +367,9 @@ func (m *Memory) ListBreakGlass(ctx context.Context, f BreakGlassFilter) ([]Brea
 	defer m.mu.Unlock()
 	now := m.opt.now()
 	var out []BreakGlassEvent
+	cursor := f.Before.sk(kindBreakGlass)
 	for _, e := range m.events {
-		if f.match(e, now) {
+		if f.match(e, now) && before(createdSK(kindBreakGlass, e.OpenedAt, e.ID), cursor) {
 			out = append(out, e.at(now))
 		}
 	}

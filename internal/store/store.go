@@ -120,10 +120,11 @@ type Approvals interface {
 	// request the same person already has for the profile (created false).
 	CreateApproval(ctx context.Context, a ApprovalRequest) (got ApprovalRequest, created bool, err error)
 	GetApproval(ctx context.Context, id string) (ApprovalRequest, error)
-	ListApprovalsByRequester(ctx context.Context, principal, user string) ([]ApprovalRequest, error)
+	// ListApprovalsByRequester lists one person's requests, newest first.
+	ListApprovalsByRequester(ctx context.Context, principal, user string, p Page) ([]ApprovalRequest, error)
 	// ListApprovalsByStatus lists requests in status, newest first;
 	// ApprovalExpired lists pending and approved requests past expires_at.
-	ListApprovalsByStatus(ctx context.Context, status ApprovalStatus) ([]ApprovalRequest, error)
+	ListApprovalsByStatus(ctx context.Context, status ApprovalStatus, p Page) ([]ApprovalRequest, error)
 	// DecideApproval records d on a pending request: a deny denies it, and
 	// the MinApprovals-th distinct approval approves it. ErrConflict if it
 	// is not pending (or expired) or the approver already decided.
@@ -258,9 +259,45 @@ type Revocation struct {
 type SessionFilter struct {
 	Principal  string // principal ARN (ListSessions only)
 	Profile    string
-	ActiveOnly bool // active and unexpired
-	Limit      int  // at most this many; 0 means DefaultListLimit
+	ActiveOnly bool   // active and unexpired
+	Limit      int    // at most this many; 0 means DefaultListLimit
+	Before     Cursor // only records after this one in the list (older)
 }
+
+// Cursor is a position in a newest-first list: the creation time and ID
+// of the last record a page held. A list given a cursor resumes with the
+// records that sort after it (created earlier, or in the same second with
+// a smaller ID), so paging by the last record of each page neither repeats
+// nor skips a record, and records created meanwhile (newer) do not shift
+// the pages. The zero Cursor is the start of the list.
+type Cursor struct {
+	Time time.Time
+	ID   string
+}
+
+// IsZero reports whether c is the start of the list.
+func (c Cursor) IsZero() bool { return c.ID == "" && c.Time.IsZero() }
+
+// sk is the cursor as the sort key of a record of kind.
+func (c Cursor) sk(kind string) string {
+	if c.IsZero() {
+		return ""
+	}
+	return createdSK(kind, c.Time, c.ID)
+}
+
+// Page bounds a list that has no filter: at most Limit records (0 means
+// DefaultListLimit) after Before.
+type Page struct {
+	Before Cursor
+	Limit  int
+}
+
+func (p Page) limit() int { return orDefault(p.Limit) }
+
+// before reports whether a record of sort key sk comes after cursor (its
+// sort key, "" for the start) in a newest-first list.
+func before(sk, cursor string) bool { return cursor == "" || sk < cursor }
 
 // DefaultListLimit bounds a list when its filter sets no limit.
 const DefaultListLimit = 100
@@ -340,6 +377,7 @@ type BreakGlassFilter struct {
 	Profile    string
 	ActiveOnly bool
 	Limit      int
+	Before     Cursor // only events after this one in the list (older)
 }
 
 // IdempotencyRecord is a stored response to a state-creating request.

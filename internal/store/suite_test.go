@@ -111,6 +111,8 @@ func runSuite(t *testing.T, newStore newStoreFunc) {
 		{"ApprovalDenyCancelExpire", testApprovalDenyCancelExpire},
 		{"ListApprovals", testListApprovals},
 		{"BreakGlass", testBreakGlass},
+		{"Paging", testPaging},
+		{"PagingConcurrentInserts", testPagingConcurrentInserts},
 		{"Idempotency", testIdempotency},
 		{"ConcurrentVendsRespectTheLimit", testConcurrentVends},
 		{"ConcurrentApprovalsLoseNone", testConcurrentApprovals},
@@ -473,17 +475,17 @@ func testListApprovals(t *testing.T, newStore newStoreFunc) {
 		ApprovalCancelled: nil,
 	}
 	for status, want := range byStatus {
-		got, err := st.ListApprovalsByStatus(ctx, status)
+		got, err := st.ListApprovalsByStatus(ctx, status, Page{})
 		must(t, err)
 		equalIDs(t, "approvals "+string(status), approvalIDs(got), want...)
 	}
-	got, err := st.ListApprovalsByRequester(ctx, alice, "")
+	got, err := st.ListApprovalsByRequester(ctx, alice, "", Page{})
 	must(t, err)
 	equalIDs(t, "alice's approvals", approvalIDs(got), "x1", "p2", "p1")
 	if got[0].Status != ApprovalExpired {
 		t.Fatalf("x1 listed as %s, want expired", got[0].Status)
 	}
-	got, err = st.ListApprovalsByRequester(ctx, alice, "someone")
+	got, err = st.ListApprovalsByRequester(ctx, alice, "someone", Page{})
 	must(t, err)
 	equalIDs(t, "another person's approvals", approvalIDs(got))
 }
@@ -696,7 +698,7 @@ func testConcurrentApprovalRequests(t *testing.T, newStore newStoreFunc) {
 			t.Fatalf("concurrent requests got %s and %s, want one pending request", got[0].ID, got[i].ID)
 		}
 	}
-	pending, err := st.ListApprovalsByStatus(ctx, ApprovalPending)
+	pending, err := st.ListApprovalsByStatus(ctx, ApprovalPending, Page{})
 	must(t, err)
 	equalIDs(t, "pending", approvalIDs(pending), got[0].ID)
 }

@@ -164,9 +164,10 @@ var approvalStatuses = []store.ApprovalStatus{
 	store.ApprovalCancelled, store.ApprovalExpired, store.ApprovalUsed,
 }
 
-// listApprovals answers GET /v1/approvals[?status=]: the caller's own
-// requests, and the requests in that status (default pending) the caller
-// may decide (or, for operators, all of them), newest first.
+// listApprovals answers GET /v1/approvals[?status=&limit=&next_token=]:
+// the caller's own requests, and the requests in that status (default
+// pending) the caller may decide (or, for operators, all of them), newest
+// first, paged (paging.go).
 func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiError) {
 	q, filtered := query(c, "status")
 	status := store.ApprovalStatus(q)
@@ -177,7 +178,17 @@ func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiErr
 	if aerr != nil {
 		return Response{}, aerr
 	}
-	own, err := s.d.Store.ListApprovalsByRequester(ctx, c.caller.ARN, c.caller.User)
+	pg, aerr := readPage(c, "approvals", string(status))
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	// Two lists merged: the caller's own requests (in status, when
+	// given) and the requests in status (default pending) the caller may
+	// decide. Each gives its first limit+1 visible ones after the cursor,
+	// which hold the merged list's first limit+1.
+	own, err := collect(pg.limit+1, true, pg.after, func(after store.Cursor, size int) ([]store.ApprovalRequest, error) {
+		return s.d.Store.ListApprovalsByRequester(ctx, c.caller.ARN, c.caller.User, store.Page{Before: after, Limit: size})
+	}, approvalCursor, func(a store.ApprovalRequest) bool { return status == "" || a.Status == status })
 	if err != nil {
 		return Response{}, failCause(CodeUnavailable, err, "approvals are unavailable; try again later")
 	}
@@ -185,21 +196,19 @@ func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiErr
 	if partition == "" {
 		partition = store.ApprovalPending
 	}
-	others, err := s.d.Store.ListApprovalsByStatus(ctx, partition)
+	operator := p.IsOperator(*c.caller)
+	others, err := collect(pg.limit+1, true, pg.after, func(after store.Cursor, size int) ([]store.ApprovalRequest, error) {
+		return s.d.Store.ListApprovalsByStatus(ctx, partition, store.Page{Before: after, Limit: size})
+	}, approvalCursor, func(a store.ApprovalRequest) bool {
+		return operator || p.CanApprove(a.Rule, requesterOf(a), *c.caller)
+	})
 	if err != nil {
 		return Response{}, failCause(CodeUnavailable, err, "approvals are unavailable; try again later")
 	}
-	operator := p.IsOperator(*c.caller)
 	seen := map[string]bool{}
 	var out []store.ApprovalRequest
-	for _, a := range own {
-		if status == "" || a.Status == status {
-			seen[a.ID] = true
-			out = append(out, a)
-		}
-	}
-	for _, a := range others {
-		if !seen[a.ID] && (operator || p.CanApprove(a.Rule, requesterOf(a), *c.caller)) {
+	for _, a := range append(own, others...) {
+		if !seen[a.ID] {
 			seen[a.ID] = true
 			out = append(out, a)
 		}
@@ -210,11 +219,18 @@ func (s *Service) listApprovals(ctx context.Context, c *call) (Response, *apiErr
 		}
 		return strings.Compare(b.ID, a.ID)
 	})
+	body := map[string]any{}
+	out = page(pg, out, approvalCursor, body)
 	views := make([]approvalJSON, 0, len(out))
 	for _, a := range out {
 		views = append(views, s.approvalView(a))
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"approvals": views}), nil
+	body["approvals"] = views
+	return jsonResponse(http.StatusOK, body), nil
+}
+
+func approvalCursor(a store.ApprovalRequest) store.Cursor {
+	return store.Cursor{Time: a.CreatedAt, ID: a.ID}
 }
 
 // pathID returns the {id} path parameter, checked.

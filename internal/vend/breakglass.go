@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -123,10 +124,15 @@ func (s *Service) openBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 	return jsonResponse(http.StatusCreated, breakGlassView(e)), nil
 }
 
-// listBreakGlass answers GET /v1/break-glass[?active=true]: the caller's
-// events; operators see everyone's.
+// listBreakGlass answers
+// GET /v1/break-glass[?active=true&limit=&next_token=]: the caller's
+// events; operators see everyone's. Newest first, paged (paging.go).
 func (s *Service) listBreakGlass(ctx context.Context, c *call) (Response, *apiError) {
 	active, aerr := boolQuery(c, "active")
+	if aerr != nil {
+		return Response{}, aerr
+	}
+	pg, aerr := readPage(c, "break-glass", strconv.FormatBool(active))
 	if aerr != nil {
 		return Response{}, aerr
 	}
@@ -136,21 +142,31 @@ func (s *Service) listBreakGlass(ctx context.Context, c *call) (Response, *apiEr
 	}
 	f := store.BreakGlassFilter{ActiveOnly: active}
 	if !p.IsOperator(*c.caller) {
-		// The store matches any user when User is empty; the loop below
-		// keeps this person's events only.
+		// The store matches any user when User is empty; keep below
+		// holds this person's events only.
 		f.Principal, f.User = c.caller.ARN, c.caller.User
 	}
-	events, err := s.d.Store.ListBreakGlass(ctx, f)
+	events, err := collect(pg.limit+1, false, pg.after, func(after store.Cursor, size int) ([]store.BreakGlassEvent, error) {
+		f.Before, f.Limit = after, size
+		return s.d.Store.ListBreakGlass(ctx, f)
+	}, breakGlassCursor, func(e store.BreakGlassEvent) bool {
+		return f.Principal == "" || (e.Principal == c.caller.ARN && e.User == c.caller.User)
+	})
 	if err != nil {
 		return Response{}, failCause(CodeUnavailable, err, "break-glass events are unavailable; try again later")
 	}
+	body := map[string]any{}
+	events = page(pg, events, breakGlassCursor, body)
 	views := []breakGlassJSON{}
 	for _, e := range events {
-		if f.Principal == "" || (e.Principal == c.caller.ARN && e.User == c.caller.User) {
-			views = append(views, breakGlassView(e))
-		}
+		views = append(views, breakGlassView(e))
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"events": views}), nil
+	body["events"] = views
+	return jsonResponse(http.StatusOK, body), nil
+}
+
+func breakGlassCursor(e store.BreakGlassEvent) store.Cursor {
+	return store.Cursor{Time: e.OpenedAt, ID: e.ID}
 }
 
 // boolQuery reads an optional true/false query parameter; absent is false.

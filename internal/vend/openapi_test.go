@@ -561,6 +561,27 @@ func TestHandlerAnswersMatchTheDocument(t *testing.T) {
 		c.undocumented = true
 		k.do(h, bad(c, 400, vend.CodeInvalidRequest))
 	}
+	// Paging: a page with a next_token, the page it names, and the token
+	// refused with another caller or filter.
+	first := k.do(h, ok(list(sam, "/v1/sessions", url.Values{"limit": {"1"}}), 200))
+	token, _ := first.JSON["next_token"].(string)
+	if token == "" {
+		t.Fatalf("a page of one of several sessions has no next_token: %s", first.Body)
+	}
+	k.do(h, ok(list(sam, "/v1/sessions", url.Values{"limit": {"1"}, "next_token": {token}}), 200))
+	k.do(h, bad(list(callerARN, "/v1/sessions", url.Values{"next_token": {token}}), 400, vend.CodeInvalidRequest))
+	k.do(h, bad(list(sam, "/v1/sessions", url.Values{"next_token": {token}, "active": {"true"}}), 400, vend.CodeInvalidRequest))
+	k.do(h, bad(list(sam, "/v1/break-glass", url.Values{"next_token": {token}}), 400, vend.CodeInvalidRequest))
+	k.do(h, bad(list(sam, "/v1/approvals", url.Values{"next_token": {token}}), 400, vend.CodeInvalidRequest))
+	k.do(h, ok(list(sam, "/v1/break-glass", url.Values{"limit": {"1"}}), 200))
+	k.do(h, ok(list(sam, "/v1/approvals", url.Values{"limit": {"1"}, "status": {"approved"}}), 200))
+	for _, route := range []string{"/v1/sessions", "/v1/approvals", "/v1/break-glass"} {
+		for _, q := range []url.Values{{"limit": {"0"}}, {"limit": {"101"}}, {"limit": {"x"}}, {"next_token": {"!"}}, {"next_token": {""}}} {
+			c := list(callerARN, route, q)
+			c.undocumented = true
+			k.do(h, bad(c, 400, vend.CodeInvalidRequest))
+		}
+	}
 	k.do(h, ok(list(callerARN, "/v1/sessions/"+sessionID, nil), 200))
 	k.do(h, ok(list(sam, "/v1/sessions/"+failedID, nil), 200))
 	k.do(h, bad(list(eng2, "/v1/sessions/"+sessionID, nil), 403, vend.CodeForbidden))

@@ -3,6 +3,7 @@ package vend_test
 import (
 	"testing"
 
+	"github.com/sentinel-tvm/sentinel-tvm/internal/store"
 	"github.com/sentinel-tvm/sentinel-tvm/internal/vend"
 )
 
@@ -65,7 +66,7 @@ func TestEmptyParametersAreInvalid(t *testing.T) {
 			if n := h.sts.Calls(); n != 0 {
 				t.Errorf("%d STS calls on an invalid request", n)
 			}
-			if got, _ := h.mem.ListApprovalsByRequester(t.Context(), principalARN, ""); len(got) != 0 {
+			if got, _ := h.mem.ListApprovalsByRequester(t.Context(), principalARN, "", store.Page{}); len(got) != 0 {
 				t.Errorf("an invalid request created %d approvals", len(got))
 			}
 

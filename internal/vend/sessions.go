@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
@@ -64,9 +65,10 @@ func sessionView(s store.SessionRecord) sessionJSON {
 
 var principalQueryRE = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7E]{1,512}$`)
 
-// listSessions answers GET /v1/sessions[?profile=&principal=&active=true]:
+// listSessions answers
+// GET /v1/sessions[?profile=&principal=&active=true&limit=&next_token=]:
 // the caller's own sessions; operators see everyone's and may filter by
-// principal.
+// principal. Newest first, paged (paging.go).
 func (s *Service) listSessions(ctx context.Context, c *call) (Response, *apiError) {
 	active, aerr := boolQuery(c, "active")
 	if aerr != nil {
@@ -83,30 +85,43 @@ func (s *Service) listSessions(ctx context.Context, c *call) (Response, *apiErro
 	if byPrincipal && !principalQueryRE.MatchString(f.Principal) {
 		return Response{}, fail(CodeInvalidRequest, "principal must be a principal ARN")
 	}
+	pg, aerr := readPage(c, "sessions", profile, principal, strconv.FormatBool(active))
+	if aerr != nil {
+		return Response{}, aerr
+	}
 	p, aerr := s.loadPolicy(ctx, c)
 	if aerr != nil {
 		return Response{}, aerr
 	}
-	var (
-		sessions []store.SessionRecord
-		err      error
-	)
-	if p.IsOperator(*c.caller) {
-		sessions, err = s.d.Store.ListSessions(ctx, f)
-	} else {
+	list := func(after store.Cursor, size int) ([]store.SessionRecord, error) {
+		f.Before, f.Limit = after, size
+		return s.d.Store.ListSessions(ctx, f)
+	}
+	if !p.IsOperator(*c.caller) {
 		if f.Principal != "" && f.Principal != c.caller.ARN {
 			return Response{}, fail(CodeForbidden, "only operators list other principals' sessions")
 		}
-		sessions, err = s.d.Store.ListSessionsByPrincipal(ctx, c.caller.ARN, c.caller.User, f)
+		list = func(after store.Cursor, size int) ([]store.SessionRecord, error) {
+			f.Before, f.Limit = after, size
+			return s.d.Store.ListSessionsByPrincipal(ctx, c.caller.ARN, c.caller.User, f)
+		}
 	}
+	sessions, err := collect(pg.limit+1, false, pg.after, list, sessionCursor, func(store.SessionRecord) bool { return true })
 	if err != nil {
 		return Response{}, failCause(CodeUnavailable, err, "sessions are unavailable; try again later")
 	}
+	body := map[string]any{}
+	sessions = page(pg, sessions, sessionCursor, body)
 	views := make([]sessionJSON, 0, len(sessions))
 	for _, se := range sessions {
 		views = append(views, sessionView(se))
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"sessions": views}), nil
+	body["sessions"] = views
+	return jsonResponse(http.StatusOK, body), nil
+}
+
+func sessionCursor(s store.SessionRecord) store.Cursor {
+	return store.Cursor{Time: s.IssuedAt, ID: s.ID}
 }
 
 // loadSession reads the session of the path; only its owner (the same

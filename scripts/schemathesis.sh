@@ -312,7 +312,7 @@ for id in "${identities[@]}"; do
   (
     cd "$state"
     PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" \
-    SCHEMATHESIS_HOOKS=schemathesis_sigv4 \
+    SCHEMATHESIS_HOOKS=schemathesis_hooks \
     SENTINEL_SIGV4_CREDENTIALS="$creds" SENTINEL_SIGV4_IDENTITY="$who" SENTINEL_SIGV4_REGION="$region" \
     exec timeout --kill-after=5 "$outer_timeout" \
     "$st" --config-file "$state/schemathesis.toml" run "$rendered" --url "$url" \

@@ -76,6 +76,15 @@ func TestInputValidation(t *testing.T) {
 		{"notification e-mail", []string{`notifications={create_topic=true,email_subscriptions=["nope"]}`}, "notifications.email_subscriptions must hold e-mail addresses"},
 		{"revoker role name", []string{`revoker_role_name=a/b`}, "revoker_role_name must be an IAM role name"},
 		{"pitr days", []string{`table={point_in_time_recovery_days=36}`}, "table.point_in_time_recovery_days must be from 1 to 35"},
+		// The Slack channel (chatbot.tf) and the approval-expiry sweep (sweep.tf).
+		{"slack channel", []string{`chatbot_slack={workspace_id="T012AB3CD",channel_id="C012AB3CD"}`}, ""},
+		{"slack workspace name", []string{`chatbot_slack={workspace_id="my-team",channel_id="C012AB3CD"}`}, "chatbot_slack.workspace_id must be a Slack workspace ID"},
+		{"slack channel name", []string{`chatbot_slack={workspace_id="T012AB3CD",channel_id="#alerts"}`}, "chatbot_slack.channel_id must be a Slack channel ID"},
+		{"slack logging", []string{`chatbot_slack={workspace_id="T012AB3CD",channel_id="C012AB3CD",logging_level="DEBUG"}`}, "chatbot_slack.logging_level must be ERROR, INFO or NONE"},
+		{"slack guardrail", []string{`chatbot_slack={workspace_id="T012AB3CD",channel_id="C012AB3CD",guardrail_policy_arns=["ReadOnlyAccess"]}`}, "chatbot_slack.guardrail_policy_arns must hold IAM policy ARNs"},
+		{"sweep cron", []string{`approval_expiry_sweep={schedule_expression="cron(0/10 * * * ? *)"}`}, ""},
+		{"sweep off", []string{`approval_expiry_sweep={enabled=false}`}, ""},
+		{"sweep every", []string{`approval_expiry_sweep={schedule_expression="every 5 minutes"}`}, "approval_expiry_sweep.schedule_expression must be rate(N unit) or cron(...)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"plan", "-input=false", "-no-color", "-lock=false"}

@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -379,6 +380,12 @@ type state struct {
 	legacy  bool // holds one-statement-per-session entries
 }
 
+// parse reads the policy. A statement counts as the revoker's own only if
+// it is exactly what the revoker writes (a Deny of everything for the
+// listed sessions, or before the cut-off), compared as JSON: a statement
+// that merely borrows a Sid (an Allow, a narrower Deny, other conditions)
+// denies nothing the revoker relies on, so it is kept as someone else's and
+// never makes a revocation look written.
 func parse(d Document) state {
 	st := state{entries: map[string]int64{}}
 	for _, raw := range d.Statement {
@@ -386,14 +393,16 @@ func parse(d Document) state {
 		_ = json.Unmarshal(raw, &h)
 		if m := legacySidRE.FindStringSubmatch(h.Sid); m != nil {
 			until, _ := strconv.ParseInt(m[2], 10, 64)
-			st.add(m[1], until)
-			st.legacy = true
-			continue
+			if sameJSON(raw, legacyStatement(m[1], until)) {
+				st.add(m[1], until)
+				st.legacy = true
+				continue
+			}
 		}
 		if m := packedSidRE.FindStringSubmatch(h.Sid); m != nil {
 			until, _ := strconv.ParseInt(m[1], 10, 64)
 			ids, ok := conditionIDs(h.Condition.StringEquals["aws:PrincipalTag/"+SessionTag])
-			if ok {
+			if ok && sameJSON(raw, PackedStatement(time.Unix(until, 0), ids)) {
 				for _, id := range ids {
 					st.add(id, until)
 				}
@@ -402,12 +411,34 @@ func parse(d Document) state {
 		}
 		if m := cutoffSidRE.FindStringSubmatch(h.Sid); m != nil {
 			c, _ := strconv.ParseInt(m[1], 10, 64)
-			st.cutoffs = append(st.cutoffs, c)
-			continue
+			if sameJSON(raw, CutoffStatement(time.Unix(c, 0))) {
+				st.cutoffs = append(st.cutoffs, c)
+				continue
+			}
 		}
 		st.others = append(st.others, raw)
 	}
 	return st
+}
+
+// legacyStatement is the one-statement-per-session deny that earlier
+// versions wrote.
+func legacyStatement(sessionID string, until int64) json.RawMessage {
+	b, _ := json.Marshal(map[string]any{
+		"Sid":       "Revoke" + sessionID + "Until" + strconv.FormatInt(until, 10),
+		"Effect":    "Deny",
+		"Action":    "*",
+		"Resource":  "*",
+		"Condition": map[string]any{"StringEquals": map[string]string{"aws:PrincipalTag/" + SessionTag: sessionID}},
+	})
+	return b
+}
+
+// sameJSON reports whether two JSON documents hold the same value (key
+// order and spacing aside).
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }
 
 // conditionIDs reads a condition value: one string or a list.

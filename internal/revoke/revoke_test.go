@@ -490,3 +490,34 @@ func TestChars(t *testing.T) {
 		t.Fatalf("Chars = %d, want 10", n)
 	}
 }
+
+// TestRevokeIgnoresLookAlikeStatements: a session of the protected role
+// with iam:PutRolePolicy plants statements that borrow the revoker's Sids
+// (an Allow for its own session ID, a cut-off with a harmless body) before
+// it is revoked. The revocation must still write a real deny for it, and
+// the planted cut-off must never turn into a role-wide deny.
+func TestRevokeIgnoresLookAlikeStatements(t *testing.T) {
+	f, c := newFakeIAM(), newClock()
+	r := newRevoker(f, c)
+	rq := req(r, 1, t0.Add(-time.Minute))
+	planted := []string{
+		`{"Sid":"RevokeUntil99999999999","Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/sentinel:session-id":["` + sid(1) + `"]}}}`,
+		`{"Sid":"Revoke` + sid(1) + `Until99999999999","Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/sentinel:session-id":"` + sid(1) + `"}}}`,
+		`{"Sid":"RevokeIssuedBefore99999999999","Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}`,
+	}
+	f.set("prod-admin", PolicyName, `{"Version":"2012-10-17","Statement":[`+strings.Join(planted, ",")+`]}`)
+	res, err := r.Revoke(t.Context(), rq)
+	if err != nil || res.Enforcement != EnforcementSessionTag || res.Sessions != 1 {
+		t.Fatalf("revoke: %+v %v", res, err)
+	}
+	d := f.doc(t, "prod-admin")
+	if got := denied(d); len(got) != 1 || got[0] != sid(1) {
+		t.Fatalf("denied %v, want the session's own deny (policy %s)", got, f.policies["prod-admin"][PolicyName])
+	}
+	if st := parse(d); len(st.cutoffs) != 0 || len(st.others) != len(planted) {
+		t.Fatalf("cut-offs %v, others %d: the planted statements must stay someone else's, as they are", st.cutoffs, len(st.others))
+	}
+	if strings.Contains(f.policies["prod-admin"][PolicyName], "aws:TokenIssueTime") {
+		t.Fatalf("a planted Sid became a role-wide cut-off: %s", f.policies["prod-admin"][PolicyName])
+	}
+}

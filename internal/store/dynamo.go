@@ -160,10 +160,27 @@ func (d *Dynamo) vend(ctx context.Context, rk RateKey, limit int, window time.Du
 			},
 		}})
 	}
+	// A session vended under a break-glass event commits only while the
+	// event still holds the person's lock: a close that lands between the
+	// check and this write makes the vend fail instead of leaving a session
+	// the close's revocation never saw.
+	bgPos := -1
+	if s.BreakGlassID != "" {
+		bgPos = len(items)
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName:                 aws.String(d.table),
+			Key:                       activeBGKey(s.Principal, s.User, s.Profile).av(),
+			ConditionExpression:       aws.String("#target = :event AND #exp > :now"),
+			ExpressionAttributeNames:  only("#target", "#exp"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":event": str(s.BreakGlassID), ":now": num(now.Unix())},
+		}})
+	}
 	_, err = d.transact(ctx, "vend", &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var c *cancelled
 	if errors.As(err, &c) {
 		switch {
+		case bgPos >= 0 && c.failed(bgPos):
+			return fmt.Errorf("%w: break-glass event %s is closed or expired", ErrConflict, s.BreakGlassID)
 		case c.failed(vendBlock):
 			var b blockItem
 			if item := c.reasons[vendBlock].Item; len(item) > 0 {

@@ -80,6 +80,12 @@ func (m *Memory) vend(rk RateKey, limit int, window time.Duration, s SessionReco
 	if _, ok := m.sessions[s.ID]; ok {
 		return fmt.Errorf("%w: %s", ErrSessionExists, s.ID)
 	}
+	if s.BreakGlassID != "" {
+		e, ok := m.events[s.BreakGlassID]
+		if m.activeBG[activeBGKey(s.Principal, s.User, s.Profile)] != s.BreakGlassID || !ok || !e.ExpiresAt.After(now) {
+			return fmt.Errorf("%w: break-glass event %s is closed or expired", ErrConflict, s.BreakGlassID)
+		}
+	}
 	var used ApprovalRequest
 	if useApproval {
 		a, ok := m.approvals[s.ApprovalID]

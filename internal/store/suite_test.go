@@ -111,6 +111,7 @@ func runSuite(t *testing.T, newStore newStoreFunc) {
 		{"ApprovalDenyCancelExpire", testApprovalDenyCancelExpire},
 		{"ListApprovals", testListApprovals},
 		{"BreakGlass", testBreakGlass},
+		{"VendUnderClosedBreakGlass", testVendUnderClosedBreakGlass},
 		{"Paging", testPaging},
 		{"PagingConcurrentInserts", testPagingConcurrentInserts},
 		{"Idempotency", testIdempotency},
@@ -127,6 +128,10 @@ func runSuite(t *testing.T, newStore newStoreFunc) {
 
 func testVendRecordsTheSession(t *testing.T, newStore newStoreFunc) {
 	ctx, st, _ := setup(t, newStore)
+	ev := breakGlass("b1", alice, "dev", t0.Add(time.Hour))
+	ev.User = "alice"
+	_, err := st.OpenBreakGlass(ctx, ev) // a session names its event only while it is open
+	must(t, err)
 	in := session("s1", alice, "alice", "dev", t0.Add(500*time.Millisecond))
 	in.Status = SessionRevoked // ignored: a vended session is active
 	in.ApprovalID, in.BreakGlassID = "a1", "b1"
@@ -488,6 +493,34 @@ func testListApprovals(t *testing.T, newStore newStoreFunc) {
 	got, err = st.ListApprovalsByRequester(ctx, alice, "someone", Page{})
 	must(t, err)
 	equalIDs(t, "another person's approvals", approvalIDs(got))
+}
+
+// testVendUnderClosedBreakGlass: a session vended under a break-glass event
+// commits only while the event holds the person's lock, so a vend whose
+// check ran before a close cannot commit after it (the close's revocation
+// of the event's sessions would miss it).
+func testVendUnderClosedBreakGlass(t *testing.T, newStore newStoreFunc) {
+	ctx, st, c := setup(t, newStore)
+	_, err := st.OpenBreakGlass(ctx, breakGlass("bg1", alice, "prod", t0.Add(30*time.Minute)))
+	must(t, err)
+	under := func(id, event string) SessionRecord {
+		s := session(id, alice, "", "prod", c.Now())
+		s.Via, s.BreakGlassID = "break_glass", event
+		return s
+	}
+	must(t, st.Vend(ctx, "alice", 10, time.Minute, under("s1", "bg1")))
+	wantErr(t, st.Vend(ctx, "alice", 10, time.Minute, under("s2", "bg-other")), ErrConflict)
+	_, err = st.CloseBreakGlass(ctx, "bg1", alice, "over")
+	must(t, err)
+	wantErr(t, st.Vend(ctx, "alice", 10, time.Minute, under("s3", "bg1")), ErrConflict)
+	_, err = st.OpenBreakGlass(ctx, breakGlass("bg2", alice, "prod", c.Now().Add(time.Minute)))
+	must(t, err)
+	c.Advance(2 * time.Minute) // bg2 expires, its lock stays until cleaned up
+	wantErr(t, st.Vend(ctx, "alice", 10, time.Minute, under("s4", "bg2")), ErrConflict)
+	for _, id := range []string{"s2", "s3", "s4"} {
+		_, err := st.GetSession(ctx, id)
+		wantErr(t, err, ErrNotFound)
+	}
 }
 
 func testBreakGlass(t *testing.T, newStore newStoreFunc) {

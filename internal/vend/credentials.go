@@ -273,6 +273,9 @@ func (s *Service) vend(ctx context.Context, c *call, p *policy.Policy, d policy.
 		if approval != nil && errors.Is(err, store.ErrConflict) {
 			return Response{}, failCause(CodeConflict, err, "the approval was already used or is no longer valid")
 		}
+		if event != nil && errors.Is(err, store.ErrConflict) {
+			return Response{}, failCause(CodeConflict, err, "the break-glass event was closed or expired; no credentials were issued")
+		}
 		return Response{}, s.storeError(err, "the session could not be recorded; try again later")
 	}
 	out, err := s.d.STS.AssumeRole(ctx, in)

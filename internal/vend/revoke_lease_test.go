@@ -246,3 +246,20 @@ func TestRevokeCutShortKeepsTheLease(t *testing.T) {
 		t.Fatalf("the lease did not lapse: %v", err)
 	}
 }
+
+// TestRevokeLeaseNameIsPerRole: IAM addresses a role's inline policy by
+// account and role name, so one role under two ARN spellings takes one
+// lease (else two revocations could rewrite its policy at once), and
+// same-named roles of two accounts take two.
+func TestRevokeLeaseNameIsPerRole(t *testing.T) {
+	withPath := vend.RevokeLeaseName("arn:aws:iam::111122223333:role/sentinel/prod-admin")
+	if got := vend.RevokeLeaseName("arn:aws:iam::111122223333:role/prod-admin"); got != withPath {
+		t.Errorf("two spellings of one role: %q and %q", got, withPath)
+	}
+	if other := vend.RevokeLeaseName("arn:aws:iam::444455556666:role/sentinel/prod-admin"); other == withPath {
+		t.Errorf("roles of two accounts share the lease %q", other)
+	}
+	if a, b := vend.RevokeLeaseName("arn:aws:iam::111122223333:role/a"), vend.RevokeLeaseName("arn:aws:iam::111122223333:role/b"); a == b {
+		t.Errorf("two roles share the lease %q", a)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sentinel-tvm/sentinel-tvm/internal/revoke"
@@ -306,8 +307,16 @@ const (
 	leaseRetryJitter = 300 * time.Millisecond
 )
 
-// RevokeLeaseName names the lease that serializes revocations of a role.
-func RevokeLeaseName(roleARN string) string { return "revoke#" + roleARN }
+// RevokeLeaseName names the lease that serializes revocations of a role:
+// the role as IAM's role-policy calls address it, its account and name, so
+// one role under two ARN spellings (with and without its path) takes one
+// lease. A value that is no role ARN names a lease of its own.
+func RevokeLeaseName(roleARN string) string {
+	if i, j := strings.Index(roleARN, ":role/"), strings.LastIndexByte(roleARN, '/'); i >= 0 && j >= i+len(":role") {
+		return "revoke#" + roleARN[:i] + ":role/" + roleARN[j+1:]
+	}
+	return "revoke#" + roleARN
+}
 
 // revokeUnderLease takes the role's lease (waiting while another request
 // holds it, until the request's deadline less revokeMargin), calls the
